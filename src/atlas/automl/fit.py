@@ -1,0 +1,194 @@
+"""From a dataset to a registered model: split, preprocess, search, evaluate, package, register.
+
+Every run is recorded in ``atlas_runs`` (parameters, leaderboard, result or error), its Optuna
+study lives in the metadata database, and the registered package links back to both and to the
+dataset version it was trained on.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from atlas.automl.metrics import get_metric, report
+from atlas.automl.runs import RunLog
+from atlas.automl.search import TabularSearch, TrialProgress
+from atlas.automl.study import study_storage
+from atlas.automl.tasks import encode_target, infer_task
+from atlas.core.database import masked, normalize_url
+from atlas.core.errors import InvalidInputError
+from atlas.core.names import check_name
+from atlas.core.settings import Settings, get_settings
+from atlas.data import DatasetStore, check_target
+from atlas.registry import (
+    DatasetLineage,
+    Lineage,
+    ModelRegistry,
+    ModelVersion,
+    PackageDraft,
+    SearchLineage,
+    TabularPreprocessor,
+)
+
+
+@dataclass
+class FitReport:
+    run_id: str
+    model: ModelVersion
+    task: str
+    metric: str
+    cv_score: float
+    test_metrics: dict[str, float]
+    leaderboard: pd.DataFrame
+    n_trials: int
+    seconds: float
+    study_name: str
+    dropped_rows: int
+    test_frame: pd.DataFrame
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "model": self.model.to_json(),
+            "task": self.task,
+            "metric": self.metric,
+            "cv_score": self.cv_score,
+            "test_metrics": self.test_metrics,
+            "n_trials": self.n_trials,
+            "seconds": round(self.seconds, 3),
+            "study_name": self.study_name,
+            "dropped_rows": self.dropped_rows,
+            "leaderboard": self.leaderboard.to_dict(orient="records"),
+        }
+
+
+def fit_dataset(
+    dataset: str,
+    target: str,
+    model: str,
+    *,
+    time_budget: float = 60.0,
+    n_trials: int | None = None,
+    metric: str | None = None,
+    task: str | None = None,
+    seed: int = 0,
+    test_size: float = 0.2,
+    dataset_version: int | None = None,
+    on_trial: Callable[[TrialProgress], None] | None = None,
+    settings: Settings | None = None,
+) -> FitReport:
+    """Search the best model for ``target`` in ``dataset`` and register it as ``model``."""
+    began = time.monotonic()
+    s = settings or get_settings()
+    check_name("model", model)
+    if time_budget <= 0:
+        raise InvalidInputError(f"The budget must be positive, got {time_budget} seconds.")
+    store = DatasetStore.from_settings(s)
+    dv, frame = store.load(dataset, dataset_version)
+    check_target(frame, target)
+    labelled = frame[frame[target].notna()]
+    dropped = len(frame) - len(labelled)
+    if len(labelled) < 10:
+        raise InvalidInputError(
+            f"Only {len(labelled)} rows of {dataset} have a value in {target!r}; need at least 10."
+        )
+    task = infer_task(labelled[target], task)
+    score = get_metric(metric, task)
+    y, classes = encode_target(labelled[target], task)
+    features = labelled.drop(columns=[target])
+    stratify = y if task != "regression" and np.bincount(y).min() >= 2 else None
+    x_train, x_test, y_train, y_test = train_test_split(
+        features, y, test_size=test_size, random_state=seed, stratify=stratify
+    )
+    prep = TabularPreprocessor.fit(x_train)
+    run_id = uuid.uuid4().hex
+    study_name = f"{model}-{run_id[:12]}"
+    runs = RunLog.from_settings(s)
+    params = {
+        "target": target,
+        "task": task,
+        "metric": score.name,
+        "time_budget": time_budget,
+        "n_trials": n_trials,
+        "seed": seed,
+        "model": model,
+    }
+    runs.start(run_id, dv.name, dv.version, study_name, params)
+    try:
+        search = TabularSearch(
+            task=task,
+            n_classes=len(classes or []),
+            categorical=prep.categorical_indices,
+            metric=score,
+            time_budget=max(time_budget - (time.monotonic() - began) - 0.5, 0.5),
+            n_trials=n_trials,
+            seed=seed,
+            on_trial=on_trial,
+        )
+        result = search.run(
+            prep.transform(x_train), y_train, study_storage(s.database_url), study_name
+        )
+        test_pred = result.fitted.predict(prep.transform(x_test))
+        test_metrics = report(task, y_test, test_pred)
+        with tempfile.TemporaryDirectory(prefix="atlas-package-") as tmp:
+            draft = PackageDraft(
+                folder=Path(tmp),
+                task=task,  # type: ignore[arg-type]
+                target=target,
+                inputs=prep.columns,
+                classes=classes,
+                metrics={
+                    **{f"test_{k}": v for k, v in test_metrics.items()},
+                    f"cv_{score.name}": result.cv_score,
+                },
+                params={"learner": result.learner.name, **result.params},
+                lineage=Lineage(
+                    dataset=DatasetLineage(
+                        name=dv.name, version=dv.version, content_hash=dv.content_hash
+                    ),
+                    search=SearchLineage(
+                        run_id=run_id,
+                        study_name=study_name,
+                        storage=masked(normalize_url(s.database_url)),
+                        n_trials=result.n_trials,
+                        best_trial=result.best_trial,
+                    ),
+                ),
+            )
+            draft.add_learner(
+                result.learner.name,
+                result.learner.flavor,
+                result.fitted.artifact,
+                params=result.params,
+            )
+            version = ModelRegistry.from_settings(s).register(model, draft)
+    except BaseException as exc:
+        runs.fail(run_id, exc)
+        raise
+    report_ = FitReport(
+        run_id=run_id,
+        model=version,
+        task=task,
+        metric=score.name,
+        cv_score=result.cv_score,
+        test_metrics=test_metrics,
+        leaderboard=result.leaderboard,
+        n_trials=result.n_trials,
+        seconds=time.monotonic() - began,
+        study_name=study_name,
+        dropped_rows=dropped,
+        test_frame=x_test.assign(
+            **{target: np.asarray(classes, dtype=object)[y_test] if classes else y_test}
+        ),
+    )
+    runs.finish(run_id, report_.to_json())
+    return report_

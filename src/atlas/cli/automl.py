@@ -1,0 +1,120 @@
+"""``atlas automl``: search a model for a dataset, show leaderboards."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from atlas.automl import TrialProgress, fit_dataset
+from atlas.automl.runs import RunLog
+from atlas.cli.output import console, metrics_line, print_json, table
+from atlas.core.errors import NotFoundError
+from atlas.registry import ModelRegistry
+
+app = typer.Typer(help="Tabular AutoML.", no_args_is_help=True)
+
+
+def print_leaderboard(rows: list[dict[str, Any]], metric: str, limit: int = 10) -> None:
+    table(
+        f"Leaderboard (cross-validated {metric})",
+        ["rank", "trial", "learner", metric, "state", "seconds", "params"],
+        [
+            (
+                r["rank"],
+                r["trial"],
+                r["learner"],
+                r["score"],
+                r["state"],
+                r["seconds"],
+                r["params"][:60],
+            )
+            for r in rows[:limit]
+        ],
+    )
+
+
+def _compact(params_json: str) -> str:
+    params = json.loads(params_json)
+    return " ".join(
+        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+
+
+@app.command("fit")
+def fit(
+    dataset: str = typer.Argument(..., help="Dataset name (atlas data add)."),
+    target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
+    model: str = typer.Option(..., "--model", "-m", help="Register the result under this name."),
+    budget: float = typer.Option(60.0, "--budget", "-b", help="Seconds for the whole fit."),
+    metric: str | None = typer.Option(None, "--metric", help="Default: roc_auc/log_loss/rmse."),
+    task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
+    trials: int | None = typer.Option(None, "--trials", help="Fixed trial count (deterministic)."),
+    seed: int = typer.Option(0, "--seed"),
+    version: int | None = typer.Option(None, "--dataset-version", help="Default: newest."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Search the best model, then register it as the next version of MODEL."""
+    with Progress(
+        TextColumn("[bold]searching"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[trials]} trials, best {task.fields[best]}"),
+        console=console,
+        disable=as_json,
+        transient=True,
+    ) as progress:
+        bar = progress.add_task("fit", total=budget, trials=0, best="-")
+
+        def on_trial(p: TrialProgress) -> None:
+            best = f"{p.best_score:.4f}" if p.best_score is not None else "-"
+            progress.update(bar, completed=min(p.elapsed, budget), trials=p.n_trials, best=best)
+
+        report = fit_dataset(
+            dataset,
+            target,
+            model,
+            time_budget=budget,
+            n_trials=trials,
+            metric=metric,
+            task=task,
+            seed=seed,
+            dataset_version=version,
+            on_trial=on_trial,
+        )
+    if as_json:
+        print_json(report.to_json())
+        return
+    print_leaderboard(report.leaderboard.to_dict(orient="records"), report.metric)
+    console.print(
+        f"{report.n_trials} trials in {report.seconds:.1f} s; best cross-validated "
+        f"{report.metric} {report.cv_score:.4f}"
+    )
+    console.print(f"test: {metrics_line(report.test_metrics)}")
+    console.print(
+        f"registered [bold]{report.model.name}[/] v{report.model.version} (run {report.run_id})"
+    )
+
+
+@app.command("leaderboard")
+def leaderboard(
+    ref: str = typer.Argument(..., help="A model name (its newest version's run) or a run id."),
+    version: str | None = typer.Option(None, "--version", "-v", help="Model version or alias."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """The leaderboard of the search that produced a model (or of a run)."""
+    runs = RunLog.from_settings()
+    try:
+        run = runs.get(ref)
+    except NotFoundError:
+        mv = ModelRegistry.from_settings().get(ref, version or "latest")
+        if mv.run_id is None:
+            raise NotFoundError(f"Model {ref} v{mv.version} was not produced by a run.") from None
+        run = runs.get(mv.run_id)
+    rows = run["result"].get("leaderboard", [])
+    if as_json:
+        print_json(rows)
+        return
+    print_leaderboard(rows, run["params"].get("metric", "score"), limit=len(rows))

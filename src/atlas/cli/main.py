@@ -1,0 +1,65 @@
+"""The ``atlas`` command. Errors ATLAS raises on purpose print one line and exit with code 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from atlas import __version__
+from atlas.cli import automl, data, demo, init, models, serve
+from atlas.cli.output import errors
+from atlas.core.errors import AtlasError
+from atlas.core.logging import configure_logging
+from atlas.core.settings import get_settings
+
+app = typer.Typer(
+    name="atlas",
+    help="ATLAS: from a table to a monitored production model.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(data.app, name="data")
+app.add_typer(automl.app, name="automl")
+app.add_typer(models.app, name="models")
+app.command("init")(init.init)
+app.command("demo")(demo.demo)
+app.command("serve")(serve.serve)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"atlas {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks and debug logs."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    settings = get_settings()
+    configure_logging("DEBUG" if debug else settings.log_level, settings.log_format)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app(prog_name="atlas")
+    except AtlasError as exc:
+        if debug:
+            raise
+        errors.print(f"[bold red]error:[/] {exc.message}", highlight=False)
+        if exc.hint:
+            errors.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Safe on-disk formats of fitted learners. Nothing here unpickles bytes from outside.
+
+A flavor is a module with ``save(obj, folder) -> filename`` and ``load(path) -> Predictor``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from atlas.registry.flavors import lightgbm_text, sklearn_skops
+
+
+class Predictor(Protocol):
+    """A loaded learner: class probabilities (n, k) or regression values (n,)."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+
+
+_FLAVORS: dict[str, Any] = {"lightgbm": lightgbm_text, "sklearn": sklearn_skops}
+
+
+def save_learner(flavor: str, obj: Any, folder: Path) -> str:
+    """Write ``obj`` into ``folder`` in ``flavor``'s format; returns the file name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(_FLAVORS[flavor].save(obj, folder))
+
+
+def load_learner(flavor: str, path: Path, task: str) -> Predictor:
+    return _FLAVORS[flavor].load(path, task)  # type: ignore[no-any-return]
+
+
+__all__ = ["Predictor", "load_learner", "save_learner"]
