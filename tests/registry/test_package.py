@@ -15,9 +15,11 @@ from atlas.registry.flavors import load_learner
 def test_finalized_package_verifies_and_predicts(make_draft) -> None:
     draft = make_draft()
     manifest, sha = draft.finalize("credit", 1)
-    assert set(manifest.files) == {p.relative_to(draft.folder).as_posix()
-                                   for p in draft.folder.rglob("*")
-                                   if p.is_file() and p.name != "model.json"}
+    assert set(manifest.files) == {
+        p.relative_to(draft.folder).as_posix()
+        for p in draft.folder.rglob("*")
+        if p.is_file() and p.name != "model.json"
+    }
     loaded = LoadedModel(verify_package(draft.folder, sha, "credit v1"), draft.folder)
     np.testing.assert_allclose(loaded.predict_proba(draft.frame), draft.expected, rtol=1e-9)
     records = draft.frame.head(5).to_dict(orient="records")
@@ -41,7 +43,7 @@ def test_tampered_manifest_is_detected(make_draft) -> None:
     _, sha = draft.finalize("credit", 1)
     path = draft.folder / "model.json"
     path.write_text(path.read_text().replace('"version": 1', '"version": 2'))
-    with pytest.raises(IntegrityError, match="model.json has sha256"):
+    with pytest.raises(IntegrityError, match=r"model\.json has sha256"):
         verify_package(draft.folder, sha, "credit v1")
 
 

@@ -126,7 +126,7 @@ def test_concurrent_registrations_get_distinct_versions(
     def worker(d) -> None:
         try:
             results.append(registry.register("credit", d).version)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(d,)) for d in drafts]
@@ -140,9 +140,7 @@ def test_concurrent_registrations_get_distinct_versions(
     assert [v.version for v in registry.versions("credit")] == [1, 2, 3, 4]
 
 
-def test_concurrent_promotions_keep_history_consistent(
-    registry: ModelRegistry, make_draft
-) -> None:
+def test_concurrent_promotions_keep_history_consistent(registry: ModelRegistry, make_draft) -> None:
     for seed in range(3):
         registry.register("credit", make_draft(seed=seed))
     targets = [1, 2, 3] * 4
@@ -151,7 +149,7 @@ def test_concurrent_promotions_keep_history_consistent(
     def worker(version: int) -> None:
         try:
             registry.promote("credit", version)
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(v,)) for v in targets]

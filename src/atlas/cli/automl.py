@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from atlas.automl import TrialProgress, fit_dataset
-from atlas.automl.runs import RunLog
 from atlas.cli.output import console, metrics_line, print_json, table
 from atlas.core.errors import NotFoundError
-from atlas.registry import ModelRegistry
+
+if TYPE_CHECKING:
+    from atlas.automl import TrialProgress
 
 app = typer.Typer(help="Tabular AutoML.", no_args_is_help=True)
 
@@ -57,6 +57,8 @@ def fit(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search the best model, then register it as the next version of MODEL."""
+    from atlas.automl import fit_dataset
+
     with Progress(
         TextColumn("[bold]searching"),
         BarColumn(),
@@ -105,6 +107,9 @@ def leaderboard(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The leaderboard of the search that produced a model (or of a run)."""
+    from atlas.automl.runs import RunLog
+    from atlas.registry import ModelRegistry
+
     runs = RunLog.from_settings()
     try:
         run = runs.get(ref)

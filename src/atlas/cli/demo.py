@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from atlas.apps.demo import run_demo
 from atlas.cli.automl import print_leaderboard
 from atlas.cli.output import console, metrics_line, table
 from atlas.core.errors import InvalidInputError
@@ -21,6 +20,8 @@ def demo(
     model: str = typer.Option("credit-risk", "--model", help="Model name to register."),
 ) -> None:
     """Ingest credit-g, run AutoML, register, serve over HTTP, print served predictions."""
+    from atlas.apps.demo import run_demo
+
     if not data.is_file():
         raise InvalidInputError(
             f"Demo data not found at {data.absolute()}.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from atlas.cli.output import console, metrics_line, print_json, table
-from atlas.registry import DEFAULT_ALIAS, ModelRegistry
+from atlas.registry.registry import DEFAULT_ALIAS, ModelRegistry
 
 app = typer.Typer(help="Registered models, versions and aliases.", no_args_is_help=True)
 

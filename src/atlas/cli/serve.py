@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from atlas.core.settings import get_settings
-from atlas.registry import ModelRegistry
-from atlas.serve import create_app, serve_forever
 
 
 def serve(
@@ -14,6 +12,9 @@ def serve(
     port: int | None = typer.Option(None, "--port", help="Default: ATLAS_SERVE_PORT."),
 ) -> None:
     """Serve every registered model over HTTP (OpenAPI at /docs)."""
+    from atlas.registry import ModelRegistry
+    from atlas.serve import create_app, serve_forever
+
     settings = get_settings()
     app = create_app(ModelRegistry.from_settings(settings))
     serve_forever(

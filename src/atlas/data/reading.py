@@ -47,12 +47,11 @@ def _read_file(path: Path) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         if suffix in (".csv", ".txt", ".tsv", ".gz"):
-            return pd.read_csv(
-                path,
-                sep=None if suffix == ".tsv" else ",",
-                engine="c" if suffix != ".tsv" else "python",
-                on_bad_lines="error",
-            )
+            sep = "\t" if suffix == ".tsv" else ","
+            frame = pd.read_csv(path, sep=sep, on_bad_lines="error")
+            header = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str).iloc[0]
+            frame.columns = [str(c) for c in header]  # pandas renames duplicates to 'a.1'
+            return frame
     except pd.errors.EmptyDataError:
         raise InvalidInputError(
             f"{path} is empty.", hint="Give a CSV with a header line and at least one row."

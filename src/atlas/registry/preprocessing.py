@@ -19,7 +19,7 @@ from atlas.core.errors import InvalidInputError
 from atlas.registry.manifest import ColumnKind, InputColumn
 
 Records = Sequence[Mapping[str, Any]]
-_DAY_NS = 86_400 * 10**9
+_EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
 
 def _kind_of(series: pd.Series) -> ColumnKind:
@@ -121,8 +121,8 @@ class TabularPreprocessor:
             )
         if col.kind == "datetime":
             stamps = pd.to_datetime(pd.Series(values), errors="coerce", utc=True)
-            days = stamps.dt.tz_localize(None).astype("int64") / _DAY_NS
-            return np.where(stamps.isna().to_numpy(), np.nan, days.to_numpy(dtype=np.float64))
+            days = (stamps - _EPOCH) / pd.Timedelta(days=1)
+            return days.to_numpy(dtype=np.float64, na_value=np.nan)
         return self._numbers(col, values)
 
     @staticmethod

@@ -5,12 +5,11 @@ A flavor is a module with ``save(obj, folder) -> filename`` and ``load(path) -> 
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-
-from atlas.registry.flavors import lightgbm_text, sklearn_skops
 
 
 class Predictor(Protocol):
@@ -19,17 +18,22 @@ class Predictor(Protocol):
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
 
-_FLAVORS: dict[str, Any] = {"lightgbm": lightgbm_text, "sklearn": sklearn_skops}
+_FLAVORS = {"lightgbm": "lightgbm_text", "sklearn": "sklearn_skops"}
+
+
+def _module(flavor: str) -> Any:
+    """The flavor's module, imported on first use (LightGBM and skops load slowly)."""
+    return importlib.import_module(f"atlas.registry.flavors.{_FLAVORS[flavor]}")
 
 
 def save_learner(flavor: str, obj: Any, folder: Path) -> str:
     """Write ``obj`` into ``folder`` in ``flavor``'s format; returns the file name."""
     folder.mkdir(parents=True, exist_ok=True)
-    return str(_FLAVORS[flavor].save(obj, folder))
+    return str(_module(flavor).save(obj, folder))
 
 
 def load_learner(flavor: str, path: Path, task: str) -> Predictor:
-    return _FLAVORS[flavor].load(path, task)  # type: ignore[no-any-return]
+    return _module(flavor).load(path, task)  # type: ignore[no-any-return]
 
 
 __all__ = ["Predictor", "load_learner", "save_learner"]

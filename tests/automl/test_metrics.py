@@ -1,0 +1,28 @@
+import numpy as np
+import pytest
+from scipy.stats import ks_2samp
+
+from atlas.automl.metrics import get_metric, ks_statistic, report
+from atlas.core.errors import InvalidInputError
+
+
+def test_ks_matches_scipy_two_sample_statistic() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 500)
+    score = rng.normal(size=500) + y
+    expected = ks_2samp(score[y == 1], score[y == 0]).statistic
+    assert ks_statistic(y, score) == pytest.approx(expected)
+
+
+def test_metrics_take_raw_learner_output() -> None:
+    y = np.array([0, 1, 1, 0])
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.3, 0.7]])
+    assert get_metric("roc_auc", "binary")(y, proba) == pytest.approx(0.75)
+    assert get_metric("accuracy", "binary")(y, proba) == pytest.approx(0.75)
+    assert set(report("binary", y, proba)) >= {"roc_auc", "ks", "log_loss"}
+
+
+def test_metric_must_fit_the_task() -> None:
+    with pytest.raises(InvalidInputError, match="rmse"):
+        get_metric("ks", "regression")
+    assert get_metric(None, "multiclass").name == "log_loss"
