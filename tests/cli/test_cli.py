@@ -166,3 +166,63 @@ def test_init_creates_home_and_schema(run, tmp_path: Path) -> None:
     info = json.loads(run("init", "--json").stdout)
     assert info["schema_revision"] == "0001"
     assert (tmp_path / "home" / "atlas.db").is_file()
+
+
+def test_structured_json_logs(run) -> None:
+    result = run(
+        "data",
+        "add",
+        str(CREDIT_G),
+        "--name",
+        "credit-g",
+        ATLAS_LOG_LEVEL="INFO",
+        ATLAS_LOG_FORMAT="json",
+    )
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    added = [e for e in events if e["event"] == "dataset.added"]
+    assert added and added[0]["dataset"] == "credit-g" and added[0]["level"] == "info"
+
+
+def test_serve_command_answers_http(run, tmp_path: Path) -> None:
+    import socket
+    import time
+
+    import httpx
+
+    run("data", "add", str(CREDIT_G), "--name", "credit-g")
+    run("automl", "fit", "credit-g", "--target", "target", "--trials", "2", "--model", "credit")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
+    env["ATLAS_HOME"] = str(tmp_path / "home")
+    server = subprocess.Popen(
+        [ATLAS, "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/v2/health/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "atlas serve did not become ready"
+            time.sleep(0.2)
+        meta = httpx.get(f"{url}/v1/models/credit", timeout=10).json()
+        record = {c["name"]: (c["categories"][0] if c["categories"] else 1) for c in meta["inputs"]}
+        answer = httpx.post(
+            f"{url}/v1/models/credit:predict", json={"records": [record]}, timeout=30
+        )
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"][0]["label"] in ("good", "bad")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)

@@ -26,6 +26,7 @@ from atlas.automl.study import study_storage
 from atlas.automl.tasks import encode_target, infer_task
 from atlas.core.database import masked, normalize_url
 from atlas.core.errors import InvalidInputError
+from atlas.core.logging import get_logger
 from atlas.core.names import check_name
 from atlas.core.settings import Settings, get_settings
 from atlas.data import DatasetStore, check_target
@@ -38,6 +39,8 @@ from atlas.registry import (
     SearchLineage,
     TabularPreprocessor,
 )
+
+log = get_logger(__name__)
 
 
 @dataclass
@@ -123,6 +126,7 @@ def fit_dataset(
         "model": model,
     }
     runs.start(run_id, dv.name, dv.version, study_name, params)
+    log.info("automl.started", run_id=run_id, dataset=dv.name, version=dv.version, **params)
     try:
         search = TabularSearch(
             task=task,
@@ -191,4 +195,13 @@ def fit_dataset(
         ),
     )
     runs.finish(run_id, report_.to_json())
+    log.info(
+        "automl.finished",
+        run_id=run_id,
+        model=model,
+        version=version.version,
+        trials=result.n_trials,
+        seconds=round(report_.seconds, 2),
+        **test_metrics,
+    )
     return report_

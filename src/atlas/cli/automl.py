@@ -29,7 +29,7 @@ def print_leaderboard(rows: list[dict[str, Any]], metric: str, limit: int = 10) 
                 r["score"],
                 r["state"],
                 r["seconds"],
-                r["params"][:60],
+                _compact(r["params"]),
             )
             for r in rows[:limit]
         ],

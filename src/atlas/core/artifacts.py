@@ -82,7 +82,7 @@ class ArtifactStore:
     def open(self, key: str, mode: str = "rb") -> IO[Any]:
         if "r" in mode and not self.exists(key):
             raise NotFoundError(f"Artifact {key!r} does not exist in {self.url}.")
-        return self.fs.open(self.path(key), mode)  # type: ignore[no-any-return]
+        return self.fs.open(self.path(key), mode)
 
     def put_dir(self, local: Path, key: str) -> None:
         """Upload a local folder to ``key``; ``key`` must not exist (artifacts are immutable)."""

@@ -21,11 +21,14 @@ from sqlalchemy import func, select
 from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
 from atlas.core.errors import IntegrityError, InvalidInputError, NotFoundError
+from atlas.core.logging import get_logger
 from atlas.core.names import check_name
 from atlas.core.schema import DatasetRow, isoformat
 from atlas.core.settings import Settings, get_settings
 from atlas.data.reading import Source, read_table
 from atlas.data.schema import infer_columns
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,7 +117,15 @@ class DatasetStore:
                 )
                 s.add(row)
                 s.flush()
-                return _from_row(row, created=True)
+                added = _from_row(row, created=True)
+            log.info(
+                "dataset.added",
+                dataset=name,
+                version=added.version,
+                rows=added.n_rows,
+                sha256=digest,
+            )
+            return added
         except sa_exc.IntegrityError:
             # a concurrent add of the same content or version number won: report theirs
             with self.db.session() as s:

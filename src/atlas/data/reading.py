@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeAlias
 
 import pandas as pd
 import pyarrow as pa
 
 from atlas.core.errors import InvalidInputError
 
-Source = str | Path | pd.DataFrame | pa.Table
+Source: TypeAlias = str | Path | pd.DataFrame | pa.Table
 
 
 def read_table(source: Source) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
 from atlas.core.errors import InvalidInputError, NotFoundError
+from atlas.core.logging import get_logger
 from atlas.core.names import check_alias, check_name
 from atlas.core.schema import AliasRow, ModelRow, ModelVersionRow, isoformat
 from atlas.core.settings import Settings, get_settings
@@ -30,6 +31,7 @@ from atlas.registry.package import PackageDraft, verify_package
 from atlas.registry.runtime import LoadedModel
 
 DEFAULT_ALIAS = "production"
+log = get_logger(__name__)
 _REGISTER_ATTEMPTS = 5
 
 
@@ -127,7 +129,9 @@ class ModelRegistry:
                     )
                     s.add(row)
                     s.flush()
-                    return _version(row, [])
+                    registered = _version(row, [])
+                log.info("model.registered", model=name, version=version, uri=key)
+                return registered
             except sa_exc.IntegrityError:
                 self.artifacts.delete(key)  # another writer took this number: try the next
             except BaseException:
@@ -143,14 +147,24 @@ class ModelRegistry:
         check_alias(alias)
         with self.db.session() as s:
             self._version_row(s, name, version)
-            return aliases.move(s, name, alias, version)
+            moved = aliases.move(s, name, alias, version)
+        log.info("model.promoted", model=name, alias=alias, to=version, previous=moved.from_version)
+        return moved
 
     def rollback(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
         """Move ``alias`` back to where it pointed before its latest move."""
         check_alias(alias)
         with self.db.session() as s:
             self._model_row(s, name)
-            return aliases.rollback(s, name, alias)
+            moved = aliases.rollback(s, name, alias)
+        log.info(
+            "model.rolled_back",
+            model=name,
+            alias=alias,
+            to=moved.to_version,
+            previous=moved.from_version,
+        )
+        return moved
 
     # -- reading -------------------------------------------------------------------------
     def get(self, name: str, ref: int | str | None = None) -> ModelVersion:
@@ -182,7 +196,7 @@ class ModelRegistry:
             if task:
                 stmt = stmt.where(ModelRow.task == task)
             names = [(m.name, m.task) for m in s.scalars(stmt)]
-            out = []
+            out: list[dict[str, Any]] = []
             for model_name, model_task in names:
                 current = {
                     a.alias: a.version

@@ -73,7 +73,7 @@ class LightGBMLearner(Learner):
         train = lgb.Dataset(
             x, y, categorical_feature=self.categorical or "auto", free_raw_data=False
         )
-        callbacks = []
+        callbacks: list[Any] = []
         valid_sets = []
         if x_val is not None and y_val is not None:
             valid_sets = [lgb.Dataset(x_val, y_val, reference=train)]

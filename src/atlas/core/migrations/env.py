@@ -14,7 +14,7 @@ context.configure(
     target_metadata=Base.metadata,
     version_table=VERSION_TABLE,
     render_as_batch=connection.dialect.name == "sqlite",
-    include_name=lambda name, type_, _parent: type_ != "table" or name.startswith("atlas_"),
+    include_name=lambda name, type_, _parent: type_ != "table" or str(name).startswith("atlas_"),
 )
 with context.begin_transaction():
     context.run_migrations()

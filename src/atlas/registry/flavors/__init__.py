@@ -33,7 +33,7 @@ def save_learner(flavor: str, obj: Any, folder: Path) -> str:
 
 
 def load_learner(flavor: str, path: Path, task: str) -> Predictor:
-    return _module(flavor).load(path, task)  # type: ignore[no-any-return]
+    return _module(flavor).load(path, task)
 
 
 __all__ = ["Predictor", "load_learner", "save_learner"]
