@@ -26,3 +26,12 @@ def test_metric_must_fit_the_task() -> None:
     with pytest.raises(InvalidInputError, match="rmse"):
         get_metric("ks", "regression")
     assert get_metric(None, "multiclass").name == "log_loss"
+
+
+def test_fast_binary_auc_equals_scikit_learn_with_ties() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 300)
+    score = np.round(rng.random(300) + 0.3 * y, 1)  # many ties
+    assert get_metric("roc_auc", "binary")(y, score) == pytest.approx(roc_auc_score(y, score))

@@ -1,14 +1,17 @@
-"""Tabular AutoML: learners, search, metrics, and the fit-to-registry pipeline."""
+"""Tabular AutoML: learners, search engine, ensembles, estimators, and the fit-to-registry
+pipeline."""
 
+from atlas.automl.engine import EngineResult, TrialProgress
+from atlas.automl.estimator import AutoClassifier, AutoRegressor
 from atlas.automl.fit import FitReport, fit_dataset
 from atlas.automl.metrics import METRICS, get_metric, ks_statistic
-from atlas.automl.search import SearchResult, TabularSearch, TrialProgress
 
 __all__ = [
     "METRICS",
+    "AutoClassifier",
+    "AutoRegressor",
+    "EngineResult",
     "FitReport",
-    "SearchResult",
-    "TabularSearch",
     "TrialProgress",
     "fit_dataset",
     "get_metric",

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from atlas.automl.engine import TrialProgress
+from atlas.automl.estimator import AutoClassifier, AutoRegressor
 from atlas.automl.metrics import get_metric, report
 from atlas.automl.runs import RunLog
-from atlas.automl.search import TabularSearch, TrialProgress
 from atlas.automl.study import study_storage
 from atlas.automl.tasks import encode_target, infer_task
 from atlas.core.database import masked, normalize_url
@@ -30,15 +31,7 @@ from atlas.core.logging import get_logger
 from atlas.core.names import check_name
 from atlas.core.settings import Settings, get_settings
 from atlas.data import DatasetStore, check_target
-from atlas.registry import (
-    DatasetLineage,
-    Lineage,
-    ModelRegistry,
-    ModelVersion,
-    PackageDraft,
-    SearchLineage,
-    TabularPreprocessor,
-)
+from atlas.registry import DatasetLineage, Lineage, ModelRegistry, ModelVersion, SearchLineage
 
 log = get_logger(__name__)
 
@@ -49,7 +42,7 @@ class FitReport:
     model: ModelVersion
     task: str
     metric: str
-    cv_score: float
+    cv_score: float | None
     test_metrics: dict[str, float]
     leaderboard: pd.DataFrame
     n_trials: int
@@ -86,6 +79,7 @@ def fit_dataset(
     seed: int = 0,
     test_size: float = 0.2,
     dataset_version: int | None = None,
+    learners: list[str] | None = None,
     on_trial: Callable[[TrialProgress], None] | None = None,
     settings: Settings | None = None,
 ) -> FitReport:
@@ -112,7 +106,7 @@ def fit_dataset(
     x_train, x_test, y_train, y_test = train_test_split(
         features, y, test_size=test_size, random_state=seed, stratify=stratify
     )
-    prep = TabularPreprocessor.fit(x_train)
+    labels = np.asarray(classes)[y_train] if classes else y_train
     run_id = uuid.uuid4().hex
     study_name = f"{model}-{run_id[:12]}"
     runs = RunLog.from_settings(s)
@@ -124,55 +118,41 @@ def fit_dataset(
         "n_trials": n_trials,
         "seed": seed,
         "model": model,
+        "learners": learners,
     }
     runs.start(run_id, dv.name, dv.version, study_name, params)
     log.info("automl.started", run_id=run_id, dataset=dv.name, version=dv.version, **params)
     try:
-        search = TabularSearch(
-            task=task,
-            n_classes=len(classes or []),
-            categorical=prep.categorical_indices,
-            metric=score,
-            time_budget=max(time_budget - (time.monotonic() - began) - 0.5, 0.5),
+        left = time_budget - (time.monotonic() - began)
+        estimator_cls = AutoRegressor if task == "regression" else AutoClassifier
+        estimator = estimator_cls(
+            time_budget=None if n_trials else max(left - 0.5 - 0.03 * time_budget, 0.5),
             n_trials=n_trials,
+            metric=score.name,
             seed=seed,
-            on_trial=on_trial,
-        )
-        result = search.run(
-            prep.transform(x_train), y_train, study_storage(s.database_url), study_name
-        )
-        test_pred = result.fitted.predict(prep.transform(x_test))
+            learners=learners,
+            storage=study_storage(s.database_url),
+            study_name=study_name,
+        ).fit(x_train, labels, on_trial=on_trial)
+        result = estimator.result_
+        test_pred = estimator.predict_proba(x_test) if classes else estimator.predict(x_test)
         test_metrics = report(task, y_test, test_pred)
         with tempfile.TemporaryDirectory(prefix="atlas-package-") as tmp:
-            draft = PackageDraft(
-                folder=Path(tmp),
-                task=task,  # type: ignore[arg-type]
-                target=target,
-                inputs=prep.columns,
-                classes=classes,
-                metrics={
-                    **{f"test_{k}": v for k, v in test_metrics.items()},
-                    f"cv_{score.name}": result.cv_score,
-                },
-                params={"learner": result.learner.name, **result.params},
-                lineage=Lineage(
-                    dataset=DatasetLineage(
-                        name=dv.name, version=dv.version, content_hash=dv.content_hash
-                    ),
-                    search=SearchLineage(
-                        run_id=run_id,
-                        study_name=study_name,
-                        storage=masked(normalize_url(s.database_url)),
-                        n_trials=result.n_trials,
-                        best_trial=result.best_trial,
-                    ),
+            draft = estimator.to_draft(Path(tmp), target)
+            draft.metrics = {f"test_{k}": v for k, v in test_metrics.items()}
+            if result.ensemble_score is not None:
+                draft.metrics[f"cv_{score.name}"] = result.ensemble_score
+            draft.lineage = Lineage(
+                dataset=DatasetLineage(
+                    name=dv.name, version=dv.version, content_hash=dv.content_hash
                 ),
-            )
-            draft.add_learner(
-                result.learner.name,
-                result.learner.flavor,
-                result.fitted.artifact,
-                params=result.params,
+                search=SearchLineage(
+                    run_id=run_id,
+                    study_name=study_name,
+                    storage=masked(normalize_url(s.database_url)),
+                    n_trials=result.n_trials,
+                    best_trial=result.best_trial,
+                ),
             )
             version = ModelRegistry.from_settings(s).register(model, draft)
     except BaseException as exc:
@@ -183,7 +163,7 @@ def fit_dataset(
         model=version,
         task=task,
         metric=score.name,
-        cv_score=result.cv_score,
+        cv_score=result.ensemble_score,
         test_metrics=test_metrics,
         leaderboard=result.leaderboard,
         n_trials=result.n_trials,

@@ -27,7 +27,7 @@ def infer_task(target: pd.Series, task: str | None = None) -> str:
         return "regression"
     if n_unique < 2:
         raise InvalidInputError(
-            f"Target {target.name!r} has a single class ({values.unique()[:1].tolist()}); "
+            f"Target {target.name!r} has only one class ({values.unique()[:1].tolist()}); "
             "there is nothing to learn.",
             hint="Check the target column: a classifier needs at least two classes.",
         )

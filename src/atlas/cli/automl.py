@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from atlas.cli.output import console, metrics_line, print_json, table
+from atlas.cli.output import console, fmt, metrics_line, print_json, table
 from atlas.core.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -53,6 +53,9 @@ def fit(
     task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
     trials: int | None = typer.Option(None, "--trials", help="Fixed trial count (deterministic)."),
     seed: int = typer.Option(0, "--seed"),
+    learners: str | None = typer.Option(
+        None, "--learners", help="Comma-separated subset, e.g. lightgbm,catboost,linear."
+    ),
     version: int | None = typer.Option(None, "--dataset-version", help="Default: newest."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -84,6 +87,7 @@ def fit(
             task=task,
             seed=seed,
             dataset_version=version,
+            learners=learners.split(",") if learners else None,
             on_trial=on_trial,
         )
     if as_json:
@@ -92,7 +96,7 @@ def fit(
     print_leaderboard(report.leaderboard.to_dict(orient="records"), report.metric)
     console.print(
         f"{report.n_trials} trials in {report.seconds:.1f} s; best cross-validated "
-        f"{report.metric} {report.cv_score:.4f}"
+        f"{report.metric} {fmt(report.cv_score)}"
     )
     console.print(f"test: {metrics_line(report.test_metrics)}")
     console.print(

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from atlas.cli.automl import print_leaderboard
-from atlas.cli.output import console, metrics_line, table
+from atlas.cli.output import console, fmt, metrics_line, table
 from atlas.core.errors import InvalidInputError
 
 DEFAULT_DATA = Path("../shared/data/tabular/credit-g.csv")
@@ -38,7 +38,7 @@ def demo(
     print_leaderboard(fit.leaderboard.to_dict(orient="records"), fit.metric)
     console.print(
         f"{fit.n_trials} trials, best cross-validated {fit.metric} "
-        f"{fit.cv_score:.4f}, fit in {fit.seconds:.1f} s"
+        f"{fmt(fit.cv_score)}, fit in {fit.seconds:.1f} s"
     )
     console.print(f"[bold]test metrics[/] (held-out 20%): {metrics_line(fit.test_metrics)}")
     table(

@@ -28,8 +28,10 @@ class ConfigError(AtlasError):
     """A setting is missing, malformed or points at something that does not work."""
 
 
-class InvalidInputError(AtlasError):
-    """User data or arguments cannot be used as given (bad CSV, unknown column, bad name)."""
+class InvalidInputError(AtlasError, ValueError):
+    """User data or arguments cannot be used as given (bad CSV, unknown column, bad name).
+
+    Also a ``ValueError``, so scikit-learn style callers can catch it as one."""
 
     http_status = 422
 

@@ -36,5 +36,8 @@ def configure_logging(level: str = "WARNING", fmt: str = "console") -> None:
 
 
 def get_logger(name: str) -> Any:
-    """A structlog logger bound to ``name``."""
+    """A structlog logger bound to ``name``. Until someone configures logging, ATLAS logs
+    warnings and errors only, to stderr: a library must not chatter on stdout."""
+    if not structlog.is_configured():
+        configure_logging()
     return structlog.get_logger(name)

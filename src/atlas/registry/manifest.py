@@ -40,7 +40,7 @@ class LearnerRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
-    flavor: Literal["lightgbm", "sklearn"]
+    flavor: Literal["lightgbm", "sklearn", "xgboost", "catboost", "torch"]
     path: str
     weight: float = 1.0
     params: dict[str, Any] = Field(default_factory=dict)

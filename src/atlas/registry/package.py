@@ -58,6 +58,31 @@ class PackageDraft:
             )
         )
 
+    def add_learner_files(
+        self,
+        name: str,
+        flavor: str,
+        main: str,
+        files: dict[str, bytes],
+        weight: float = 1.0,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        """Add a learner already saved in its flavor's format (``main`` is the file to load)."""
+        sub = f"learners/{len(self.learners)}-{name}"
+        folder = self.folder / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        for filename, data in files.items():
+            (folder / filename).write_bytes(data)
+        self.learners.append(
+            LearnerRef(
+                name=name,
+                flavor=flavor,  # type: ignore[arg-type]
+                path=f"{sub}/{main}",
+                weight=weight,
+                params=params or {},
+            )
+        )
+
     def finalize(self, name: str, version: int) -> tuple[Manifest, str]:
         """Write ``model.json`` with the hashes of every file; returns it and its sha256."""
         if not self.learners:

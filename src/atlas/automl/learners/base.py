@@ -1,7 +1,13 @@
-"""A learner plugin: its search space, its defaults, and how it fits with early stopping."""
+"""A learner plugin: its search space, portfolio, cost and memory model, and how it fits.
+
+A learner runs inside a trial worker process. ``fit`` must respect ``deadline`` (a
+``time.monotonic()`` value) where it can stop early and still return a usable model (boosting
+rounds, epochs); the worker is killed anyway if it runs past its hard limit.
+"""
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -9,10 +15,16 @@ from typing import Any, ClassVar
 import numpy as np
 import optuna
 
+TASKS = ("binary", "multiclass", "regression")
+
 
 @dataclass
 class Fitted:
-    """A fitted learner: ``predict`` gives probabilities (n, k) or values (n,)."""
+    """A fitted learner: ``predict`` gives probabilities (n, k) or values (n,).
+
+    ``artifact`` is what the learner's registry flavor saves; ``info`` carries what the fit
+    learned about itself (for instance the best boosting round) for the final configuration.
+    """
 
     artifact: Any
     predictor: Any
@@ -22,11 +34,18 @@ class Fitted:
         return np.asarray(self.predictor.predict(x))
 
 
+def time_left(deadline: float | None) -> float:
+    """Seconds until ``deadline`` (infinite when there is none)."""
+    return float("inf") if deadline is None else deadline - time.monotonic()
+
+
 class Learner(ABC):
-    """One model family. Subclasses set ``name`` and ``flavor`` (how the package stores it)."""
+    """One model family. Subclasses set ``name``, ``flavor`` and, if narrower, ``tasks``."""
 
     name: ClassVar[str]
     flavor: ClassVar[str]
+    tasks: ClassVar[tuple[str, ...]] = TASKS
+    requires: ClassVar[tuple[str, ...]] = ()  # optional packages it imports
 
     def __init__(self, task: str, n_classes: int, categorical: list[int], seed: int) -> None:
         self.task = task
@@ -38,9 +57,33 @@ class Learner(ABC):
         """The Optuna parameter name of ``param`` (prefixed, so spaces do not collide)."""
         return f"{self.name}.{param}"
 
+    def own(self, params: dict[str, Any]) -> dict[str, Any]:
+        """This learner's parameters from a trial's, without the prefix."""
+        prefix = f"{self.name}."
+        return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+
+    def class_weight_choice(self, trial: optuna.Trial) -> dict[str, Any]:
+        """The searched class-weight option (classification only)."""
+        if self.task == "regression":
+            return {}
+        key = self.key("class_weight")
+        return {key: trial.suggest_categorical(key, ["none", "balanced"])}
+
+    def sample_weight(self, params: dict[str, Any], y: np.ndarray) -> np.ndarray | None:
+        """Per-row weights that balance the classes, when the configuration asks for it."""
+        if self.task == "regression" or self.own(params).get("class_weight") != "balanced":
+            return None
+        counts = np.bincount(y, minlength=self.n_classes).astype(np.float64)
+        weights = len(y) / (np.count_nonzero(counts) * np.maximum(counts, 1.0))
+        return np.asarray(weights[y], dtype=np.float64)
+
     @abstractmethod
     def default_params(self) -> dict[str, Any]:
-        """A strong configuration to try first (the portfolio)."""
+        """The first configuration to try: strong on most tables."""
+
+    def portfolio(self) -> list[dict[str, Any]]:
+        """Configurations tried before sampling starts, best first."""
+        return [self.default_params()]
 
     @abstractmethod
     def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
@@ -54,9 +97,15 @@ class Learner(ABC):
         y: np.ndarray,
         x_val: np.ndarray | None = None,
         y_val: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+        deadline: float | None = None,
     ) -> Fitted:
         """Fit; with a validation set, stop early on it and record what was learned."""
 
-    def refit_params(self, params: dict[str, Any], infos: list[dict[str, Any]]) -> dict[str, Any]:
-        """Parameters for the final fit on all training data, given the folds' ``info``."""
-        return params
+    def estimate_memory(self, n_rows: int, n_features: int) -> int:
+        """Peak bytes one fit needs beyond the shared data (a conservative guess)."""
+        return 4 * n_rows * n_features * 8 + 64 * 2**20
+
+    def estimate_cost(self, n_rows: int, n_features: int) -> float:
+        """Relative seconds of one fit; used to order and budget the portfolio."""
+        return 1e-6 * n_rows * n_features

@@ -1,4 +1,4 @@
-"""LightGBM gradient boosting with early stopping on the validation fold."""
+"""LightGBM gradient boosting: early stopping on the validation fold, stopped at the deadline."""
 
 from __future__ import annotations
 
@@ -8,10 +8,20 @@ import lightgbm as lgb
 import numpy as np
 import optuna
 
-from atlas.automl.learners.base import Fitted, Learner
+from atlas.automl.learners.base import Fitted, Learner, time_left
 from atlas.registry.flavors.lightgbm_text import LightGBMPredictor
 
-MAX_ROUNDS = 2000
+MAX_ROUNDS = 3000
+EARLY_STOP = 50
+
+
+def _deadline_callback(deadline: float | None) -> Any:
+    def callback(env: lgb.callback.CallbackEnv) -> None:
+        if time_left(deadline) < 0.2:
+            raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+    callback.order = 40  # type: ignore[attr-defined]
+    return callback
 
 
 class LightGBMLearner(Learner):
@@ -27,6 +37,7 @@ class LightGBMLearner(Learner):
             "deterministic": True,
             "force_col_wise": True,
             "num_threads": 1,
+            "max_bin": 255,
         }
         if self.task == "multiclass":
             base["num_class"] = self.n_classes
@@ -41,24 +52,35 @@ class LightGBMLearner(Learner):
             self.key("lambda_l2"): 1e-3,
         }
 
-    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        return {
-            self.key("learning_rate"): trial.suggest_float(
-                self.key("learning_rate"), 0.01, 0.3, log=True
-            ),
-            self.key("num_leaves"): trial.suggest_int(self.key("num_leaves"), 4, 256, log=True),
-            self.key("min_child_samples"): trial.suggest_int(
-                self.key("min_child_samples"), 2, 100, log=True
-            ),
-            self.key("feature_fraction"): trial.suggest_float(
-                self.key("feature_fraction"), 0.4, 1.0
-            ),
-            self.key("lambda_l2"): trial.suggest_float(self.key("lambda_l2"), 1e-3, 10, log=True),
-        }
+    def portfolio(self) -> list[dict[str, Any]]:
+        return [
+            self.default_params(),
+            {  # small trees, strong regularisation: wins on small noisy tables
+                self.key("learning_rate"): 0.03,
+                self.key("num_leaves"): 8,
+                self.key("min_child_samples"): 30,
+                self.key("feature_fraction"): 0.6,
+                self.key("lambda_l2"): 5.0,
+            },
+            {  # big trees, fast rate: wins on large tables with interactions
+                self.key("learning_rate"): 0.1,
+                self.key("num_leaves"): 128,
+                self.key("min_child_samples"): 5,
+                self.key("feature_fraction"): 0.8,
+                self.key("lambda_l2"): 0.1,
+            },
+        ]
 
-    def _params(self, params: dict[str, Any]) -> dict[str, Any]:
-        own = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith(f"{self.name}.")}
-        return {**self._base(), **own}
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        k = self.key
+        return {
+            k("learning_rate"): trial.suggest_float(k("learning_rate"), 0.01, 0.3, log=True),
+            k("num_leaves"): trial.suggest_int(k("num_leaves"), 4, 256, log=True),
+            k("min_child_samples"): trial.suggest_int(k("min_child_samples"), 2, 100, log=True),
+            k("feature_fraction"): trial.suggest_float(k("feature_fraction"), 0.4, 1.0),
+            k("lambda_l2"): trial.suggest_float(k("lambda_l2"), 1e-3, 10, log=True),
+            **self.class_weight_choice(trial),
+        }
 
     def fit(
         self,
@@ -67,22 +89,32 @@ class LightGBMLearner(Learner):
         y: np.ndarray,
         x_val: np.ndarray | None = None,
         y_val: np.ndarray | None = None,
+        sample_weight: np.ndarray | None = None,
+        deadline: float | None = None,
     ) -> Fitted:
-        lgb_params = self._params(params)
-        rounds = int(lgb_params.pop("num_boost_round", MAX_ROUNDS))
+        own = self.own(params)
+        own.pop("class_weight", None)
+        rounds = int(own.pop("num_boost_round", MAX_ROUNDS))
+        lgb_params = {**self._base(), **own}
         train = lgb.Dataset(
-            x, y, categorical_feature=self.categorical or "auto", free_raw_data=False
+            x,
+            y,
+            weight=sample_weight,
+            categorical_feature=self.categorical or "auto",
+            free_raw_data=False,
         )
-        callbacks: list[Any] = []
+        callbacks: list[Any] = [_deadline_callback(deadline)]
         valid_sets = []
         if x_val is not None and y_val is not None:
             valid_sets = [lgb.Dataset(x_val, y_val, reference=train)]
-            callbacks.append(lgb.early_stopping(50, verbose=False))
+            callbacks.append(lgb.early_stopping(EARLY_STOP, verbose=False))
         booster = lgb.train(lgb_params, train, rounds, valid_sets=valid_sets, callbacks=callbacks)
         best = booster.best_iteration or booster.current_iteration()
         return Fitted(booster, LightGBMPredictor(booster, self.task), {"best_iteration": best})
 
-    def refit_params(self, params: dict[str, Any], infos: list[dict[str, Any]]) -> dict[str, Any]:
-        rounds = [i["best_iteration"] for i in infos if i.get("best_iteration")]
-        best = int(np.mean(rounds) * 1.1) if rounds else 200
-        return {**params, self.key("num_boost_round"): max(best, 10)}
+    def estimate_memory(self, n_rows: int, n_features: int) -> int:
+        # binned copy (1 byte a cell) + gradients + histograms
+        return n_rows * n_features * 2 + n_rows * 8 * 4 * max(self.n_classes, 1) + 64 * 2**20
+
+    def estimate_cost(self, n_rows: int, n_features: int) -> float:
+        return 2e-7 * n_rows * n_features * 200 / 50 + 0.05

@@ -1,6 +1,7 @@
 """Safe on-disk formats of fitted learners. Nothing here unpickles bytes from outside.
 
-A flavor is a module with ``save(obj, folder) -> filename`` and ``load(path) -> Predictor``.
+A flavor is a module with ``save(obj, folder) -> filename`` and ``load(path, task) -> Predictor``.
+A flavor may write more than one file into ``folder``; ``filename`` is the one ``load`` opens.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ class Predictor(Protocol):
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
 
-_FLAVORS = {"lightgbm": "lightgbm_text", "sklearn": "sklearn_skops"}
+_FLAVORS = {
+    "lightgbm": "lightgbm_text",
+    "sklearn": "sklearn_skops",
+    "xgboost": "xgboost_json",
+    "catboost": "catboost_cbm",
+    "torch": "torch_state",
+}
 
 
 def _module(flavor: str) -> Any:
-    """The flavor's module, imported on first use (LightGBM and skops load slowly)."""
+    """The flavor's module, imported on first use (the model libraries load slowly)."""
     return importlib.import_module(f"atlas.registry.flavors.{_FLAVORS[flavor]}")
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import skops.io as sio
 
 from atlas.core.errors import IntegrityError
 
@@ -19,6 +18,8 @@ _TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
 
 
 def save(estimator: Any, folder: Path) -> str:
+    import skops.io as sio  # slow to import: it scans every scikit-learn module
+
     sio.dump(estimator, folder / FILENAME)
     return FILENAME
 
@@ -35,6 +36,8 @@ class SklearnPredictor:
 
 
 def load(path: Path, task: str) -> SklearnPredictor:
+    import skops.io as sio
+
     untrusted = sio.get_untrusted_types(file=path)
     refused = [t for t in untrusted if not t.startswith(_TRUSTED_PREFIXES)]
     if refused:
