@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -120,7 +121,14 @@ def run_atlas(
         model = AutoRegressor(time_budget=budget, metric="rmse", n_jobs=n_jobs, seed=SEED)
     else:
         model = AutoClassifier(time_budget=budget, metric=METRIC[task], n_jobs=n_jobs, seed=SEED)
-    return fit_predict(model, task, X, y, X_test, classes), getattr(atlas, "__version__", "?")
+    commit = subprocess.run(
+        ["git", "-C", str(Path(__file__).resolve().parents[1]), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    version = f"{getattr(atlas, '__version__', '?')}+{commit or 'unknown'}"
+    return fit_predict(model, task, X, y, X_test, classes), version
 
 
 def run_flaml(
