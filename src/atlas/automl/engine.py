@@ -22,7 +22,7 @@ import optuna
 
 from atlas.automl.ensemble import greedy_ensemble, tune_threshold
 from atlas.automl.learners import LEARNERS, Learner
-from atlas.automl.memory import available_memory
+from atlas.automl.memory import available_memory, private_rss
 from atlas.automl.metrics import Metric
 from atlas.automl.study import make_pruner, make_sampler
 from atlas.automl.trials import TrialRecord, leaderboard
@@ -114,6 +114,7 @@ class SearchEngine:
         }
         self.records: dict[int, TrialRecord] = {}
         self.folds: list[tuple[np.ndarray, np.ndarray]] = []
+        self.worker_memory = 0
         self.started = time.monotonic()
 
     # -- planning ----------------------------------------------------------------------
@@ -133,13 +134,12 @@ class SearchEngine:
         budget = self.deadline - self.started
         return self.deadline - max(0.75, 0.04 * budget)
 
-    def _row_cap(self, learner: Learner, n_train: int, n_features: int, workers: int) -> int | None:
-        limit = self.cfg.memory_limit or available_memory()
-        per_worker = max(limit // max(workers, 1) - 256 * 2**20, 64 * 2**20)
+    def _row_cap(self, learner: Learner, n_train: int, n_features: int) -> int | None:
+        """Rows a trial of ``learner`` may train on so its estimate fits its worker's share."""
         need = learner.estimate_memory(n_train, n_features)
-        if need <= per_worker:
+        if need <= self.worker_memory:
             return None
-        return int(n_train * per_worker / need)
+        return int(n_train * self.worker_memory / need)
 
     # -- the loop ----------------------------------------------------------------------
     def run(self, x: np.ndarray, y: np.ndarray) -> EngineResult:
@@ -148,6 +148,10 @@ class SearchEngine:
         n_train = len(folds[0][0])
         self._enqueue_portfolio(n_train, x.shape[1])
         n_workers = 1 if cfg.n_trials is not None and cfg.time_budget is None else cfg.n_jobs
+        # each worker's share of memory_limit (default: what the machine has free now); a
+        # worker that grows past it is killed before the kernel's OOM killer picks a victim
+        total = cfg.memory_limit or available_memory()
+        self.worker_memory = max(total // n_workers - 128 * 2**20, 64 * 2**20)
         pool = WorkerPool(n_workers, Shared(x, y, folds, self.learners, cfg.seed))
         limit = self._search_deadline()
         asked = 0
@@ -158,7 +162,7 @@ class SearchEngine:
                     break
                 can_ask = cfg.n_trials is None or asked < cfg.n_trials
                 for worker in pool.idle() if can_ask else []:
-                    job = self._next_job(len(folds), n_train, x.shape[1], n_workers, limit)
+                    job = self._next_job(len(folds), n_train, x.shape[1], limit)
                     if job is None:
                         break
                     pool.submit(worker, job)
@@ -179,7 +183,7 @@ class SearchEngine:
         return self._finish(y, folds)
 
     def _next_job(
-        self, n_folds: int, n_train: int, n_features: int, workers: int, limit: float | None
+        self, n_folds: int, n_train: int, n_features: int, limit: float | None
     ) -> Job | None:
         for _ in range(20):
             if limit is not None and limit - time.monotonic() <= 0.05:
@@ -199,7 +203,7 @@ class SearchEngine:
             if failures >= MAX_FAILURES:
                 self._skip(trial, name, params, f"skipped: {name} failed {failures} times")
                 continue
-            cap = self._row_cap(learner, n_train, n_features, workers)
+            cap = self._row_cap(learner, n_train, n_features)
             if cap is not None and cap < max(100, n_train // 20):
                 self._skip(trial, name, params, "skipped: would not fit in memory")
                 continue
@@ -275,8 +279,6 @@ class SearchEngine:
         self._progress(record)
 
     def _enforce_limits(self, pool: WorkerPool) -> None:
-        from atlas.automl.memory import private_rss
-
         now = time.monotonic()
         for worker in pool.busy():
             job = worker.job
@@ -284,7 +286,7 @@ class SearchEngine:
             if now > job.hard_deadline + 0.5:
                 pool.replace(worker)
                 self._fail(job.trial, "killed: past its time limit")
-            elif self.cfg.memory_limit and private_rss(worker.pid) > self.cfg.memory_limit:
+            elif private_rss(worker.pid) > self.worker_memory:
                 pool.replace(worker)
                 self._fail(job.trial, "killed: past the memory limit")
 
