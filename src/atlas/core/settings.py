@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".atlas"), description="Folder for embedded state.")
     database_url: str = Field(default="", description="SQLAlchemy URL of the metadata database.")
     artifacts_url: str = Field(default="", description="fsspec URL of the artifact store.")
+    features_url: str = Field(
+        default="", description="Folder or fsspec URL of the offline feature store (Parquet)."
+    )
+    online_store_url: str = Field(
+        default="", description="Online feature store: sqlite:///path or redis://host:port/db."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
     log_format: Literal["console", "json"] = "console"
     serve_host: str = "127.0.0.1"
@@ -62,6 +68,10 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{self.home / 'atlas.db'}"
         if not self.artifacts_url:
             self.artifacts_url = str(self.home / "artifacts")
+        if not self.features_url:
+            self.features_url = str(self.home / "features")
+        if not self.online_store_url:
+            self.online_store_url = f"sqlite:///{self.home / 'online.db'}"
         return self
 
 
