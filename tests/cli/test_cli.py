@@ -164,7 +164,9 @@ def test_help_on_every_level(run, args: tuple[str, ...]) -> None:
 
 def test_init_creates_home_and_schema(run, tmp_path: Path) -> None:
     info = json.loads(run("init", "--json").stdout)
-    assert info["schema_revision"] == "0001"
+    from atlas.core.database import Database
+
+    assert info["schema_revision"] == Database("sqlite://").head_revision()
     assert (tmp_path / "home" / "atlas.db").is_file()
 
 
@@ -226,3 +228,41 @@ def test_serve_command_answers_http(run, tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_data_quality_and_erasure_commands(run, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - {type: range, column: age, min: 30}\n")
+    shown = json.loads(run("data", "rules", "credit-g", "--file", str(rules), "--json").stdout)
+    assert shown == [{"column": "age", "min": 30.0, "type": "range"}]
+    run("data", "add", str(CREDIT_G), "--name", "credit-g")
+    show = json.loads(run("data", "show", "credit-g", "--json").stdout)
+    assert show["status"] == "failed" and show["columns"][1]["p50"] == 18.0
+    _expect_error(
+        run,
+        "automl",
+        "fit",
+        "credit-g",
+        "--target",
+        "target",
+        "--model",
+        "m",
+        "--trials",
+        "1",
+        fragment="failed its quality checks",
+    )
+    rules.write_text("rules: [{type: range, column: age, min: 18}]\n")
+    run("data", "rules", "credit-g", "--file", str(rules))
+    assert json.loads(run("data", "check", "credit-g", "--json").stdout)["status"] == "passed"
+    rules.write_text("rules: [{type: nonsense}]\n")
+    _expect_error(
+        run, "data", "rules", "credit-g", "--file", str(rules), fragment="Invalid quality rule"
+    )
+    erased = json.loads(
+        run(
+            "data", "erase", "--column", "age", "--value", "67", "--reason", "test", "--json"
+        ).stdout
+    )
+    assert erased["affected"][0]["rows_removed"] > 0
+    assert erased["affected"][-1]["feature_store"]["files"] == []
+    assert "Profile" in run("data", "show", "credit-g").stdout

@@ -32,7 +32,7 @@ def test_same_content_makes_no_new_version(store: DatasetStore, tmp_path: Path) 
     changed = pd.read_csv(CREDIT_G).head(500)
     second = store.add(changed, "credit-g")
     assert second.version == 2 and second.content_hash != first.content_hash
-    assert [d.version for d in store.list()] == [1, 2]
+    assert [d.version for d in store.list_versions()] == [1, 2]
     assert store.get("credit-g").version == 2
     assert store.get("credit-g", 1).n_rows == 1000
 
@@ -52,7 +52,7 @@ def test_malformed_csv_is_a_clear_error(store: DatasetStore, tmp_path: Path) -> 
     bad.write_text("a,b\n1,2\n3,4,5,6\n")
     with pytest.raises(InvalidInputError, match="not a well-formed CSV"):
         store.add(bad, "bad")
-    assert store.list() == []
+    assert store.list_versions() == []
     assert store.artifacts.list("datasets") == []
 
 

@@ -80,6 +80,7 @@ def fit_dataset(
     test_size: float = 0.2,
     dataset_version: int | None = None,
     learners: list[str] | None = None,
+    force: bool = False,
     on_trial: Callable[[TrialProgress], None] | None = None,
     settings: Settings | None = None,
 ) -> FitReport:
@@ -90,7 +91,8 @@ def fit_dataset(
     if time_budget <= 0:
         raise InvalidInputError(f"The budget must be positive, got {time_budget} seconds.")
     store = DatasetStore.from_settings(s)
-    dv, frame = store.load(dataset, dataset_version)
+    usable = store.require_usable(dataset, dataset_version, force=force)
+    dv, frame = store.load(dataset, usable.version)
     check_target(frame, target)
     labelled = frame[frame[target].notna()]
     dropped = len(frame) - len(labelled)

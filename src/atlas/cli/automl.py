@@ -57,6 +57,7 @@ def fit(
         None, "--learners", help="Comma-separated subset, e.g. lightgbm,catboost,linear."
     ),
     version: int | None = typer.Option(None, "--dataset-version", help="Default: newest."),
+    force: bool = typer.Option(False, "--force", help="Train on a version that failed checks."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search the best model, then register it as the next version of MODEL."""
@@ -88,6 +89,7 @@ def fit(
             seed=seed,
             dataset_version=version,
             learners=learners.split(",") if learners else None,
+            force=force,
             on_trial=on_trial,
         )
     if as_json:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+import yaml
 
 from atlas.cli.output import console, print_json, table
-from atlas.data import DatasetStore
+from atlas.core.errors import InvalidInputError
+from atlas.data import DatasetStore, erase
 
 app = typer.Typer(help="Versioned datasets.", no_args_is_help=True)
 
@@ -33,7 +35,7 @@ def add(
 @app.command("list")
 def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
     """List every dataset version."""
-    versions = DatasetStore.from_settings().list()
+    versions = DatasetStore.from_settings().list_versions()
     if as_json:
         print_json([v.to_json() for v in versions])
         return
@@ -60,28 +62,134 @@ def show(
     version: int | None = typer.Option(None, "--version", "-v", help="Default: the newest."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show one dataset version and its schema."""
-    dv = DatasetStore.from_settings().get(name, version)
+    """Show one dataset version: profile, quality checks, models trained on it."""
+    store = DatasetStore.from_settings()
+    dv = store.get(name, version)
+    models = store.models_trained_on(dv.name, dv.version)
     if as_json:
-        print_json(dv.to_json())
+        print_json({**dv.to_json(), "models": models})
         return
     console.print(
-        f"dataset [bold]{dv.name}[/] v{dv.version}: {dv.n_rows} rows, from {dv.source}, "
-        f"sha256 {dv.content_hash}"
+        f"dataset [bold]{dv.name}[/] v{dv.version} ({dv.status}): {dv.n_rows} rows, "
+        f"from {dv.source}, sha256 {dv.content_hash}"
     )
     table(
-        "Columns",
-        ["name", "dtype", "kind", "missing", "distinct", "min", "max"],
+        "Profile",
+        ["name", "dtype", "kind", "missing %", "distinct", "min", "p50", "max", "top"],
         [
             (
                 c["name"],
                 c["dtype"],
                 c["kind"],
-                c["missing"],
+                100 * c.get("missing_rate", 0.0),
                 c["distinct"],
                 c.get("min"),
+                c.get("p50"),
                 c.get("max"),
+                ", ".join(list(c.get("top", {}))[:3]) or None,
             )
             for c in dv.columns
         ],
     )
+    checks = dv.checks or {}
+    if checks.get("results"):
+        table(
+            "Quality checks",
+            ["rule", "passed", "detail"],
+            [
+                (r["rule"]["type"], "yes" if r["passed"] else "NO", r["detail"])
+                for r in checks["results"]
+            ],
+        )
+    changes = checks.get("schema_changes") or {}
+    if any(changes.values()):
+        console.print(f"schema changes since v{checks.get('compared_with')}: {changes}")
+    if models:
+        console.print(
+            "trained on it: " + ", ".join(f"{m['model']} v{m['version']}" for m in models)
+        )
+
+
+@app.command("rules")
+def rules(
+    name: str = typer.Argument(..., help="Dataset name."),
+    file: Path | None = typer.Option(None, "--file", "-f", help="YAML or JSON list of rules."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Set (with --file) or show the quality rules of a dataset."""
+    store = DatasetStore.from_settings()
+    if file is not None:
+        if not file.is_file():
+            raise InvalidInputError(f"Rules file not found: {file}.")
+        try:
+            raw = yaml.safe_load(file.read_text())
+        except yaml.YAMLError as exc:
+            raise InvalidInputError(f"{file} is not valid YAML: {exc}.") from None
+        current = store.set_rules(name, raw)
+    else:
+        current = store.rules(name)
+    dumped = [r.model_dump(exclude_none=True) for r in current]
+    if as_json:
+        print_json(dumped)
+        return
+    for rule in dumped:
+        console.print(rule)
+    if not dumped:
+        console.print(f"{name} has no quality rules")
+
+
+@app.command("check")
+def check(
+    name: str = typer.Argument(..., help="Dataset name."),
+    version: int | None = typer.Option(None, "--version", "-v", help="Default: the newest."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Run the dataset's current rules on a version and record the verdict."""
+    dv = DatasetStore.from_settings().check(name, version)
+    if as_json:
+        print_json(dv.checks)
+        return
+    console.print(f"{dv.name} v{dv.version}: {dv.status}")
+    for r in (dv.checks or {}).get("results", []):
+        console.print(f"  {'ok  ' if r['passed'] else 'FAIL'} {r['rule']['type']}: {r['detail']}")
+
+
+@app.command("erase")
+def erase_(
+    column: str = typer.Option(..., "--column", "-c", help="The entity key column."),
+    value: str = typer.Option(..., "--value", help="The entity whose rows go."),
+    reason: str = typer.Option(..., "--reason", help="Why (kept in the erasure record)."),
+    dataset: list[str] | None = typer.Option(None, "--dataset", "-d", help="Default: all."),
+    features: bool = typer.Option(
+        True, "--features/--no-features", help="Also erase the entity from the feature store."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Erase one entity's rows from every dataset version and the feature store (ingested
+    files and online records), and record that it was done."""
+    from atlas.data.features import FeatureStore
+
+    record = erase(
+        DatasetStore.from_settings(),
+        column,
+        value,
+        reason,
+        dataset or None,
+        features=FeatureStore() if features else None,
+    )
+    if as_json:
+        print_json(record)
+        return
+    for a in record["affected"]:
+        if "feature_store" in a:
+            fs = a["feature_store"]
+            console.print(
+                f"feature store: {sum(f['rows_removed'] for f in fs['files'])} rows "
+                f"in {len(fs['files'])} files, {fs['online_records_removed']} online "
+                "records removed"
+            )
+            continue
+        console.print(f"{a['dataset']} v{a['version']}: {a['rows_removed']} rows removed")
+        for m in a["models_trained_on_it"]:
+            console.print(f"  retrain {m['model']} (v{m['version']} was trained on these rows)")
+    console.print(f"erasure #{record['id']} recorded ({len(record['affected'])} versions)")

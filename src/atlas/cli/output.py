@@ -31,7 +31,7 @@ def print_json(data: Any) -> None:
 
 def fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.4f}" if math.isfinite(value) else "-"
     if value is None:
         return "-"
     return str(value)

@@ -44,6 +44,31 @@ class DatasetRow(Base):
     columns: Mapped[list[Any]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default="unchecked")
+    checks: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class DatasetRulesRow(Base):
+    """The quality rules of one dataset (checked on each new version)."""
+
+    __tablename__ = "atlas_dataset_rules"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    rules: Mapped[list[Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ErasureRow(Base):
+    """A record that one entity's rows were erased; the value itself is kept only hashed."""
+
+    __tablename__ = "atlas_erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_column: Mapped[str] = mapped_column(String(128))
+    value_sha256: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    affected: Mapped[list[Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ModelRow(Base):

@@ -1,8 +1,9 @@
 """Versioned datasets: Parquet in the artifact store, one row per version in the metadata DB.
 
 A version is identified by its content hash: adding the same content twice returns the existing
-version instead of making a new one. The Parquet file is written before the row; a failed write
-leaves neither.
+version instead of making a new one. Each new version is profiled and checked against the
+dataset's quality rules; a failing version is kept but marked ``failed``, and training refuses
+it unless forced. The Parquet file is written before the row; a failed write leaves neither.
 """
 
 from __future__ import annotations
@@ -20,13 +21,14 @@ from sqlalchemy import func, select
 
 from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
-from atlas.core.errors import IntegrityError, InvalidInputError, NotFoundError
+from atlas.core.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from atlas.core.logging import get_logger
 from atlas.core.names import check_name
-from atlas.core.schema import DatasetRow, isoformat
+from atlas.core.schema import DatasetRow, DatasetRulesRow, ModelVersionRow, isoformat, utcnow
 from atlas.core.settings import Settings, get_settings
+from atlas.data.profile import profile, schema_changes
+from atlas.data.quality import Rule, check, parse_rules
 from atlas.data.reading import Source, read_table
-from atlas.data.schema import infer_columns
 
 log = get_logger(__name__)
 
@@ -42,6 +44,8 @@ class DatasetVersion:
     columns: list[dict[str, Any]]
     source: str
     created_at: datetime
+    status: str = "unchecked"
+    checks: dict[str, Any] | None = None
     created: bool = True
 
     def to_json(self) -> dict[str, Any]:
@@ -59,6 +63,12 @@ def content_hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
+def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
 def _from_row(row: DatasetRow, created: bool) -> DatasetVersion:
     return DatasetVersion(
         name=row.name,
@@ -70,6 +80,8 @@ def _from_row(row: DatasetRow, created: bool) -> DatasetVersion:
         columns=list(row.columns),
         source=row.source,
         created_at=row.created_at,
+        status=row.status,
+        checks=row.checks,
         created=created,
     )
 
@@ -84,6 +96,7 @@ class DatasetStore:
         s = settings or get_settings()
         return cls(open_database(s.database_url), open_artifacts(s.artifacts_url))
 
+    # -- versions ------------------------------------------------------------------------
     def add(self, source: Source, name: str) -> DatasetVersion:
         """Add ``source`` as a new version of ``name`` (or return the identical one)."""
         check_name("dataset", name)
@@ -95,10 +108,10 @@ class DatasetStore:
             )
             if same is not None:
                 return _from_row(same, created=False)
-        buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
+        columns = profile(frame)
+        checks = self._checks(name, frame, columns)
         key = f"datasets/{name}/{digest}.parquet"
-        self.artifacts.write_bytes(key, buffer.getvalue())
+        self.artifacts.write_bytes(key, to_parquet_bytes(frame))
         label = str(source) if not isinstance(source, pd.DataFrame) else "DataFrame"
         try:
             with self.db.session() as s:
@@ -112,8 +125,10 @@ class DatasetStore:
                     uri=key,
                     n_rows=len(frame),
                     n_columns=frame.shape[1],
-                    columns=infer_columns(frame),
+                    columns=columns,
                     source=label[:1000],
+                    status=checks["status"],
+                    checks=checks,
                 )
                 s.add(row)
                 s.flush()
@@ -124,10 +139,11 @@ class DatasetStore:
                 version=added.version,
                 rows=added.n_rows,
                 sha256=digest,
+                status=added.status,
             )
             return added
         except sa_exc.IntegrityError:
-            # a concurrent add of the same content or version number won: report theirs
+            # a concurrent add of the same content won: report theirs
             with self.db.session() as s:
                 same = s.scalar(
                     select(DatasetRow).where(
@@ -158,21 +174,117 @@ class DatasetStore:
                 )
             return _from_row(row, created=False)
 
-    def list(self) -> list[DatasetVersion]:
+    def list_versions(self) -> list[DatasetVersion]:
         with self.db.session() as s:
             rows = s.scalars(select(DatasetRow).order_by(DatasetRow.name, DatasetRow.version))
             return [_from_row(r, created=False) for r in rows]
 
     def load(self, name: str, version: int | None = None) -> tuple[DatasetVersion, pd.DataFrame]:
         dv = self.get(name, version)
+        return dv, self.read(dv)
+
+    def read(self, dv: DatasetVersion) -> pd.DataFrame:
+        """The rows of a version, checked against its content hash."""
         with self.artifacts.open(dv.uri, "rb") as fh:
             frame = pd.read_parquet(fh)
         if content_hash(frame) != dv.content_hash:
             raise IntegrityError(
-                f"Dataset {name} v{dv.version} does not match its recorded content hash.",
+                f"Dataset {dv.name} v{dv.version} does not match its recorded content hash.",
                 hint="Restore the file from a backup or add the data again.",
             )
-        return dv, frame
+        return frame
+
+    def require_usable(
+        self, name: str, version: int | None = None, force: bool = False
+    ) -> DatasetVersion:
+        """The version, unless it failed its quality checks (then an error, unless forced)."""
+        dv = self.get(name, version)
+        if dv.status == "failed" and not force:
+            failed = [c["detail"] for c in (dv.checks or {}).get("results", []) if not c["passed"]]
+            raise ConflictError(
+                f"Dataset {name} v{dv.version} failed its quality checks: {'; '.join(failed)}.",
+                hint="Fix the data and add a new version, or pass --force to train anyway.",
+            )
+        return dv
+
+    def models_trained_on(self, name: str, version: int) -> list[dict[str, Any]]:
+        """Lineage: the model versions whose training data was this dataset version."""
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(ModelVersionRow)
+                .where(
+                    ModelVersionRow.dataset_name == name, ModelVersionRow.dataset_version == version
+                )
+                .order_by(ModelVersionRow.model_name, ModelVersionRow.version)
+            )
+            return [{"model": r.model_name, "version": r.version} for r in rows]
+
+    # -- quality -------------------------------------------------------------------------
+    def set_rules(self, name: str, raw_rules: Any) -> list[Rule]:
+        """Declare (replace) the quality rules of ``name``; they apply from the next version."""
+        check_name("dataset", name)
+        rules = parse_rules(raw_rules)
+        with self.db.session() as s:
+            row = s.get(DatasetRulesRow, name)
+            dumped = [r.model_dump() for r in rules]
+            if row is None:
+                s.add(DatasetRulesRow(name=name, rules=dumped))
+            else:
+                row.rules, row.updated_at = dumped, utcnow()
+        return rules
+
+    def rules(self, name: str) -> list[Rule]:
+        with self.db.session() as s:
+            row = s.get(DatasetRulesRow, name)
+            return parse_rules(row.rules) if row else []
+
+    def check(self, name: str, version: int | None = None) -> DatasetVersion:
+        """Re-run the current rules on an existing version and store the verdict."""
+        dv = self.get(name, version)
+        frame = self.read(dv)
+        verdict = self._checks(name, frame, dv.columns, before=dv.version)
+        with self.db.session() as s:
+            row = s.scalar(
+                select(DatasetRow).where(DatasetRow.name == name, DatasetRow.version == dv.version)
+            )
+            assert row is not None
+            row.status, row.checks = verdict["status"], verdict
+            return _from_row(row, created=False)
+
+    def _checks(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        columns: list[dict[str, Any]],
+        before: int | None = None,
+    ) -> dict[str, Any]:
+        rules = self.rules(name)
+        previous, previous_frame = self._previous(name, before), None
+        if previous is not None and any(r.type in ("row_count_change", "drift") for r in rules):
+            previous_frame = self.read(previous)
+        changes = schema_changes(previous.columns, columns) if previous else None
+        results = check(
+            rules, frame, previous_frame, previous.columns if previous else None, columns
+        )
+        status = (
+            "unchecked"
+            if not rules
+            else ("passed" if all(r["passed"] for r in results) else "failed")
+        )
+        return {
+            "status": status,
+            "results": results,
+            "compared_with": previous.version if previous else None,
+            "schema_changes": changes,
+        }
+
+    def _previous(self, name: str, before: int | None) -> DatasetVersion | None:
+        with self.db.session() as s:
+            stmt = select(DatasetRow).where(DatasetRow.name == name)
+            if before is not None:
+                stmt = stmt.where(DatasetRow.version < before)
+            row = s.scalar(stmt.order_by(DatasetRow.version.desc()).limit(1))
+            return _from_row(row, created=False) if row else None
 
 
 def check_target(frame: pd.DataFrame, target: str) -> None:

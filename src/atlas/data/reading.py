@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import pandas as pd
 import pyarrow as pa
 
 from atlas.core.errors import InvalidInputError
 
-Source: TypeAlias = str | Path | pd.DataFrame | pa.Table
+Source: TypeAlias = str | Path | pd.DataFrame | pa.Table | Any  # Any: has .to_arrow()
 
 
 def read_table(source: Source) -> pd.DataFrame:
-    """A DataFrame from a CSV or Parquet path, an Arrow table, or a DataFrame (copied)."""
+    """A DataFrame from a CSV or Parquet path, an Arrow table, a polars frame (anything with
+    ``to_arrow()``), or a pandas DataFrame (copied)."""
     if isinstance(source, pd.DataFrame):
         frame = source.copy()
     elif isinstance(source, pa.Table):
         frame = source.to_pandas()
+    elif hasattr(source, "to_arrow"):  # polars (and other Arrow-native frames)
+        frame = source.to_arrow().to_pandas()
     else:
         frame = _read_file(Path(source))
     if frame.shape[1] == 0 or frame.shape[0] == 0:
