@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from atlas.registry import ModelRegistry
-from atlas.serve import BackgroundServer, create_app
+from atlas.serve import BackgroundServer, ServerConfig, create_app
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def served(sqlite_settings, make_draft):
     registry.register("credit", second)
     registry.promote("credit", 1)
     with (
-        BackgroundServer(create_app(registry)) as server,
+        BackgroundServer(create_app(registry, ServerConfig(alias_ttl=0))) as server,
         httpx.Client(base_url=server.url, timeout=30) as client,
     ):
         yield registry, client, first, second

@@ -19,6 +19,7 @@ from atlas.core.errors import InvalidInputError
 from atlas.registry.manifest import ColumnKind, InputColumn
 
 Records = Sequence[Mapping[str, Any]]
+Columns = Mapping[str, Sequence[Any]]
 _EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
 
@@ -78,8 +79,24 @@ class TabularPreprocessor:
     def categorical_indices(self) -> list[int]:
         return [i for i, c in enumerate(self.columns) if c.kind == "categorical"]
 
-    def transform(self, data: pd.DataFrame | Records) -> np.ndarray:
-        """Encode ``data``; extra fields are ignored, a missing field is an error naming it."""
+    def transform(self, data: pd.DataFrame | Records | Columns) -> np.ndarray:
+        """Encode ``data`` (a frame, a list of records, or a mapping of column -> values);
+        extra fields are ignored, a missing field is an error naming it."""
+        if isinstance(data, Mapping):
+            missing = [c.name for c in self.columns if c.name not in data]
+            if missing:
+                raise InvalidInputError(
+                    f"Input lacks the field(s) {missing}.",
+                    hint=f"The model expects: {self.feature_names}.",
+                )
+            lengths = {len(data[c.name]) for c in self.columns}
+            if len(lengths) > 1:
+                raise InvalidInputError(f"Input columns differ in length: {sorted(lengths)}.")
+            n = lengths.pop() if lengths else 0
+            out = np.empty((n, len(self.columns)), dtype=np.float64)
+            for j, col in enumerate(self.columns):
+                out[:, j] = self._encode(col, data[col.name])
+            return out
         if isinstance(data, pd.DataFrame):
             missing = [c.name for c in self.columns if c.name not in data.columns]
             if missing:

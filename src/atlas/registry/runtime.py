@@ -10,7 +10,7 @@ import pandas as pd
 
 from atlas.registry.flavors import Predictor, load_learner
 from atlas.registry.manifest import Manifest
-from atlas.registry.preprocessing import Records, TabularPreprocessor
+from atlas.registry.preprocessing import Columns, Records, TabularPreprocessor
 
 
 class LoadedModel:
@@ -36,7 +36,15 @@ class LoadedModel:
     def version(self) -> int:
         return self.manifest.version
 
-    def _raw(self, data: pd.DataFrame | Records) -> np.ndarray:
+    def raw(self, data: pd.DataFrame | Records | Columns) -> np.ndarray:
+        """Class probabilities (n, k) or regression values (n,)."""
+        return self._raw(data)
+
+    def labels(self, raw: np.ndarray) -> np.ndarray:
+        """Labels of :meth:`raw`'s output (threshold applied for binary models that have one)."""
+        return self._labels(raw)
+
+    def _raw(self, data: pd.DataFrame | Records | Columns) -> np.ndarray:
         x = self.preprocessor.transform(data)
         out = None
         for weight, learner in self._learners:

@@ -1,7 +1,16 @@
 """Serving: the inference server over registered model packages."""
 
-from atlas.serve.models import ModelCache
+from atlas.serve.models import ModelManager
 from atlas.serve.runner import BackgroundServer, serve_forever
-from atlas.serve.server import create_app
+from atlas.serve.server import ServerConfig, create_app
+from atlas.serve.service import PredictionEvent, PredictionService
 
-__all__ = ["BackgroundServer", "ModelCache", "create_app", "serve_forever"]
+__all__ = [
+    "BackgroundServer",
+    "ModelManager",
+    "PredictionEvent",
+    "PredictionService",
+    "ServerConfig",
+    "create_app",
+    "serve_forever",
+]

@@ -1,31 +1,143 @@
-"""Models in memory: resolved through the registry, loaded on first use, kept by version."""
+"""Models in memory, serverless-style: loaded on first use, unloaded when idle or when the
+memory cap needs room (least recently used first). Many models share one process.
+
+Aliases are resolved through the registry and cached for ``alias_ttl`` seconds (a promotion
+through this server's management API takes effect at once; one made elsewhere within the TTL).
+Loading never blocks requests for other models, and a model being replaced keeps answering
+until the new one is ready (hot swap).
+"""
 
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from atlas.registry import LoadedModel, ModelRegistry
 
 
-class ModelCache:
-    """Loads each (model, version) once; alias lookups go to the registry on every call so
-    that a promotion or rollback takes effect on the next request."""
+@dataclass
+class Entry:
+    model: LoadedModel
+    size: int
+    loaded_at: float
+    cold_start_s: float
+    last_used: float = field(default_factory=time.monotonic)
 
-    def __init__(self, registry: ModelRegistry) -> None:
+
+def _package_size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+class ModelManager:
+    def __init__(
+        self,
+        registry: ModelRegistry,
+        *,
+        idle_seconds: float = 900.0,
+        memory_cap: int | None = None,
+        alias_ttl: float = 1.0,
+    ) -> None:
         self.registry = registry
-        self._loaded: dict[tuple[str, int], LoadedModel] = {}
+        self.idle_seconds = idle_seconds
+        self.memory_cap = memory_cap
+        self.alias_ttl = alias_ttl
+        self._entries: dict[tuple[str, int], Entry] = {}
+        self._aliases: dict[tuple[str, str], tuple[int, float]] = {}
+        self._loading: dict[tuple[str, int], threading.Lock] = {}
         self._lock = threading.Lock()
+        self.loads = 0
+        self.unloads = 0
+        self.cold_starts: list[float] = []
 
-    def get(self, name: str, ref: int | str | None = None) -> LoadedModel:
+    # -- resolution ----------------------------------------------------------------------
+    def resolve(self, name: str, ref: str | int | None = None) -> int:
+        """The version number ``ref`` (version, alias, ``latest`` or None) points at now."""
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            return int(ref)
+        key = (name, ref or "")
+        hit = self._aliases.get(key)
+        now = time.monotonic()
+        if hit is not None and now - hit[1] < self.alias_ttl:
+            return hit[0]
         version = self.registry.get(name, ref).version
-        key = (name, version)
-        model = self._loaded.get(key)
-        if model is None:
-            with self._lock:
-                model = self._loaded.get(key)
-                if model is None:
-                    model = self._loaded[key] = self.registry.load(name, version)
-        return model
+        self._aliases[key] = (version, now)
+        return version
 
-    def loaded(self) -> list[tuple[str, int]]:
-        return sorted(self._loaded)
+    def forget_aliases(self, name: str | None = None) -> None:
+        """Drop cached alias resolutions (after a promotion or rollback)."""
+        with self._lock:
+            for key in [k for k in self._aliases if name is None or k[0] == name]:
+                del self._aliases[key]
+
+    # -- loading -------------------------------------------------------------------------
+    def get(self, name: str, ref: str | int | None = None) -> LoadedModel:
+        version = self.resolve(name, ref)
+        entry = self._entries.get((name, version))
+        if entry is None:
+            entry = self._load(name, version)
+        entry.last_used = time.monotonic()
+        return entry.model
+
+    def _load(self, name: str, version: int) -> Entry:
+        key = (name, version)
+        with self._lock:
+            gate = self._loading.setdefault(key, threading.Lock())
+        with gate:  # one loader per model; other models load in parallel
+            entry = self._entries.get(key)
+            if entry is not None:
+                return entry
+            began = time.perf_counter()
+            _, manifest, folder = self.registry.fetch(name, version)
+            model = LoadedModel(manifest, folder)
+            cold = time.perf_counter() - began
+            entry = Entry(model, _package_size(folder) * 3, time.monotonic(), cold)
+            with self._lock:
+                self._entries[key] = entry
+                self.loads += 1
+                self.cold_starts.append(cold)
+                self._loading.pop(key, None)
+            self._evict(keep=key)
+            return entry
+
+    def _evict(self, keep: tuple[str, int] | None = None) -> None:
+        """Unload idle models, then the least recently used ones until under the cap."""
+        now = time.monotonic()
+        with self._lock:
+            for key, entry in list(self._entries.items()):
+                if key != keep and now - entry.last_used > self.idle_seconds:
+                    del self._entries[key]
+                    self.unloads += 1
+            if self.memory_cap is None:
+                return
+            by_age = sorted(self._entries.items(), key=lambda kv: kv[1].last_used)
+            total = sum(e.size for e in self._entries.values())
+            for key, entry in by_age:
+                if total <= self.memory_cap:
+                    break
+                if key == keep:
+                    continue
+                del self._entries[key]
+                total -= entry.size
+                self.unloads += 1
+
+    def sweep(self) -> None:
+        """Unload idle models (the server calls this periodically)."""
+        self._evict()
+
+    def loaded(self) -> list[dict[str, object]]:
+        now = time.monotonic()
+        return [
+            {
+                "model": k[0],
+                "version": k[1],
+                "size_bytes": e.size,
+                "idle_s": round(now - e.last_used, 3),
+                "cold_start_ms": round(1000 * e.cold_start_s, 2),
+            }
+            for k, e in sorted(self._entries.items())
+        ]
+
+    def is_loaded(self, name: str, version: int) -> bool:
+        return (name, version) in self._entries

@@ -14,7 +14,7 @@ class BackgroundServer:
     """A real uvicorn server on a real socket, in a thread; ``port=0`` picks a free port."""
 
     def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        self.config = uvicorn.Config(app, host=host, port=port, log_level="warning")
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="atlas-server", daemon=True)
         self.host = host

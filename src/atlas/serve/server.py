@@ -1,37 +1,54 @@
 """The inference server (data plane): FastAPI over the model registry.
 
-Endpoints: health and readiness in the Open Inference Protocol v2 paths, model listing and
-metadata, and ``POST /v1/models/{name}:predict`` with JSON records. Bad input is a 4xx that
-names what to fix; an unknown model or alias is a 404.
+Endpoints: the Open Inference Protocol v2 (health, server and model metadata, ``infer``), the
+JSON-records API ``/v1/models/{name}:predict``, ``/metrics`` for Prometheus, and the management
+API under ``/v1/admin`` (token required; see admin.py). Bad input is a 4xx naming what to fix;
+an unknown model or alias is a 404; overload is a 503 with Retry-After; nothing is a 500.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 import atlas
 from atlas.core.errors import AtlasError
 from atlas.registry import ModelRegistry
-from atlas.serve.models import ModelCache
+from atlas.serve import protocol
+from atlas.serve.admin import admin_router
+from atlas.serve.metrics import ServerMetrics
+from atlas.serve.models import ModelManager
+from atlas.serve.rollout import Rollouts
+from atlas.serve.service import Overloaded, PredictionEvent, PredictionService
 
-MAX_BODY_BYTES = 8 * 1024 * 1024
-MAX_RECORDS = 10_000
+
+class ServerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_records: int = 10_000
+    max_in_flight: int = 64
+    admin_token: str | None = Field(default=None, description="Bearer token of /v1/admin.")
+    idle_seconds: float = 900.0
+    memory_cap: int | None = None
+    alias_ttl: float = 1.0
 
 
 class PredictRequest(BaseModel):
-    records: list[dict[str, Any]] = Field(
-        min_length=1, max_length=MAX_RECORDS, description="One object per row: field -> value."
-    )
+    records: list[dict[str, Any]] = Field(min_length=1, description="One object per row.")
+    request_id: str | None = None
 
 
 class PredictResponse(BaseModel):
     model: str
     version: int
+    request_id: str
     predictions: list[dict[str, Any]]
 
 
@@ -41,58 +58,148 @@ class ErrorBody(BaseModel):
     hint: str | None = None
 
 
-def create_app(registry: ModelRegistry | None = None) -> FastAPI:
-    cache = ModelCache(registry or ModelRegistry.from_settings())
+def _error(
+    status: int,
+    kind: str,
+    message: str,
+    hint: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(
+        status_code=status,
+        headers=headers,
+        content={"error": kind, "message": message, "hint": hint},
+    )
+
+
+def create_app(
+    registry: ModelRegistry | None = None,
+    config: ServerConfig | None = None,
+    hooks: Sequence[Callable[[PredictionEvent], None]] = (),
+) -> FastAPI:
+    cfg = config or ServerConfig()
+    registry = registry or ModelRegistry.from_settings()
+    models = ModelManager(
+        registry, idle_seconds=cfg.idle_seconds, memory_cap=cfg.memory_cap, alias_ttl=cfg.alias_ttl
+    )
+    metrics = ServerMetrics()
+    service = PredictionService(models, metrics, Rollouts(), cfg.max_in_flight, hooks)
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()  # finish shadow work so no feedback record is lost
+
     app = FastAPI(
+        lifespan=lifespan,
         title="ATLAS inference server",
         version=atlas.__version__,
-        responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+        responses={
+            404: {"model": ErrorBody},
+            413: {"model": ErrorBody},
+            422: {"model": ErrorBody},
+            503: {"model": ErrorBody},
+        },
     )
-    app.state.models = cache
+    app.state.service = service
+    app.state.config = cfg
+    app.include_router(admin_router(service, cfg.admin_token))
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                status_code=413,
-                content={
-                    "error": "PayloadTooLarge",
-                    "message": f"The body is over {MAX_BODY_BYTES} bytes.",
-                    "hint": "Send fewer records per request.",
-                },
+        if length is not None and (not length.isdigit() or int(length) > cfg.max_body_bytes):
+            return _error(
+                413,
+                "PayloadTooLarge",
+                f"The body is over {cfg.max_body_bytes} bytes.",
+                "Send fewer records per request.",
             )
         return await call_next(request)
 
     @app.exception_handler(AtlasError)
     async def atlas_error(_request: Request, exc: AtlasError) -> JSONResponse:
-        return JSONResponse(
-            status_code=exc.http_status,
-            content={"error": type(exc).__name__, "message": exc.message, "hint": exc.hint},
+        return _error(exc.http_status, type(exc).__name__, exc.message, exc.hint)
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(_request: Request, _exc: Overloaded) -> JSONResponse:
+        return _error(
+            503,
+            "Overloaded",
+            "Too many requests in flight.",
+            "Retry after the delay in Retry-After.",
+            {"Retry-After": "1"},
         )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid body"}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
-        return JSONResponse(
-            status_code=422,
-            content={
-                "error": "InvalidInputError",
-                "message": f"{where}: {first['msg']}",
-                "hint": 'Send {"records": [{"field": value, ...}, ...]}.',
-            },
+        return _error(
+            422,
+            "InvalidInputError",
+            f"{where}: {first['msg']}",
+            "See the request schema in /openapi.json.",
         )
 
+    # -- health and metadata ------------------------------------------------------------
     @app.get("/v2/health/live")
     def live() -> dict[str, bool]:
         return {"live": True}
 
     @app.get("/v2/health/ready")
     def ready() -> dict[str, bool]:
-        cache.registry.db.ping()
+        registry.db.ping()
         return {"ready": True}
 
+    @app.get("/v2")
+    def server_metadata() -> dict[str, Any]:
+        return {"name": "atlas", "version": atlas.__version__, "extensions": ["model_repository"]}
+
+    @app.get("/v2/models/{name}")
+    def v2_metadata(name: str) -> dict[str, Any]:
+        return _v2_metadata(name, None)
+
+    @app.get("/v2/models/{name}/versions/{ref}")
+    def v2_version_metadata(name: str, ref: str) -> dict[str, Any]:
+        return _v2_metadata(name, ref)
+
+    def _v2_metadata(name: str, ref: str | None) -> dict[str, Any]:
+        model = models.get(name, ref)
+        versions = [v.version for v in registry.versions(name)]
+        return protocol.model_metadata(model.manifest, versions)
+
+    @app.get("/v2/models/{name}/ready")
+    def v2_ready(name: str) -> dict[str, Any]:
+        version = models.resolve(name, None)
+        return {"name": name, "ready": models.is_loaded(name, version)}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        metrics.loaded.set(len(models.loaded()))
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    # -- v2 inference -------------------------------------------------------------------
+    def _infer(name: str, ref: str | None, body: protocol.InferenceRequest) -> Any:
+        manifest = models.get(name, ref).manifest
+        columns, rows = protocol.to_columns(body, manifest)
+        if rows > cfg.max_records:
+            raise AtlasError(f"{rows} rows in one request; at most {cfg.max_records}.")
+        sticky = _sticky(service, name, columns)
+        result = service.predict(name, ref, columns, "v2", body.id, sticky)
+        return protocol.to_response(
+            result.model.manifest, result.raw, result.labels, body.id or result.request_id
+        )
+
+    @app.post("/v2/models/{name}/infer", response_model=protocol.InferenceResponse)
+    def v2_infer(name: str, body: protocol.InferenceRequest) -> Any:
+        """Infer with the production version (the newest if none), or the canary's share."""
+        return _infer(name, None, body)
+
+    @app.post("/v2/models/{name}/versions/{ref}/infer", response_model=protocol.InferenceResponse)
+    def v2_infer_version(name: str, ref: str, body: protocol.InferenceRequest) -> Any:
+        return _infer(name, ref, body)
+
+    # -- v1 records API -----------------------------------------------------------------
     @app.get("/v1/models")
     def list_models() -> list[dict[str, Any]]:
         return [
@@ -102,12 +209,12 @@ def create_app(registry: ModelRegistry | None = None) -> FastAPI:
                 "aliases": m["aliases"],
                 "latest_version": m["latest_version"],
             }
-            for m in cache.registry.list_models()
+            for m in registry.list_models()
         ]
 
     @app.get("/v1/models/{name}")
     def model_metadata(name: str, version: str | None = None) -> dict[str, Any]:
-        model = cache.get(name, version)
+        model = models.get(name, version)
         return model.manifest.model_dump(
             include={
                 "name",
@@ -123,14 +230,23 @@ def create_app(registry: ModelRegistry | None = None) -> FastAPI:
         )
 
     def _predict(name: str, ref: str | None, body: PredictRequest) -> PredictResponse:
-        model = cache.get(name, ref)
+        if len(body.records) > cfg.max_records:
+            raise AtlasError(f"{len(body.records)} records; at most {cfg.max_records}.")
+        sticky = _sticky(service, name, body.records)
+        result = service.predict(name, ref, body.records, "v1", body.request_id, sticky)
+        answers = _records(
+            result.model.manifest.task, result.model.manifest.classes, result.raw, result.labels
+        )
         return PredictResponse(
-            model=name, version=model.version, predictions=model.predict_records(body.records)
+            model=name,
+            version=result.model.version,
+            request_id=result.request_id,
+            predictions=answers,
         )
 
     @app.post("/v1/models/{name}:predict", response_model=PredictResponse)
     def predict(name: str, body: PredictRequest) -> PredictResponse:
-        """Predict with the ``production`` version (the newest when no alias is set)."""
+        """Predict with the production version (the newest if none), or the canary's share."""
         return _predict(name, None, body)
 
     @app.post("/v1/models/{name}/versions/{ref}:predict", response_model=PredictResponse)
@@ -139,3 +255,27 @@ def create_app(registry: ModelRegistry | None = None) -> FastAPI:
         return _predict(name, ref, body)
 
     return app
+
+
+def _sticky(service: PredictionService, name: str, data: Any) -> str | None:
+    plan = service.rollouts.get(name)
+    if plan is None or plan.sticky_field is None:
+        return None
+    field = plan.sticky_field
+    if isinstance(data, dict):
+        values = data.get(field)
+        return str(values[0]) if values else None
+    return str(data[0].get(field)) if data and field in data[0] else None
+
+
+def _records(task: str, classes: list[Any] | None, raw: Any, labels: Any) -> list[dict[str, Any]]:
+    if task == "regression":
+        return [{"prediction": float(v)} for v in raw]
+    names = [str(c) for c in classes or []]
+    return [
+        {
+            "label": label.item() if hasattr(label, "item") else label,
+            "probabilities": dict(zip(names, row.tolist(), strict=True)),
+        }
+        for label, row in zip(labels, raw, strict=True)
+    ]

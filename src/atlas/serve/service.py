@@ -1,0 +1,175 @@
+"""One prediction, end to end: pick the version (alias, canary), predict, measure, mirror to
+the shadow, and hand the event to the feedback hooks. Both HTTP protocols call this."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from atlas.core.errors import AtlasError
+from atlas.core.logging import get_logger
+from atlas.registry import LoadedModel
+from atlas.serve.metrics import ServerMetrics
+from atlas.serve.models import ModelManager
+from atlas.serve.rollout import Rollouts
+
+log = get_logger(__name__)
+
+
+class Overloaded(Exception):
+    """More requests in flight than the server takes; the caller answers 503."""
+
+
+@dataclass
+class PredictionEvent:
+    request_id: str
+    model: str
+    version: int
+    role: str  # stable | canary | pinned | shadow
+    inputs: Mapping[str, Sequence[Any]]
+    raw: np.ndarray
+    labels: np.ndarray
+    latency_ms: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Prediction:
+    model: LoadedModel
+    raw: np.ndarray
+    labels: np.ndarray
+    request_id: str
+    role: str
+
+
+class PredictionService:
+    def __init__(
+        self,
+        models: ModelManager,
+        metrics: ServerMetrics,
+        rollouts: Rollouts,
+        max_in_flight: int = 64,
+        hooks: Sequence[Callable[[PredictionEvent], None]] = (),
+    ) -> None:
+        self.models = models
+        self.metrics = metrics
+        self.rollouts = rollouts
+        self.max_in_flight = max_in_flight
+        self.hooks = list(hooks)
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._shadow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="atlas-shadow")
+
+    def predict(
+        self,
+        name: str,
+        ref: str | None,
+        columns: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]],
+        protocol: str,
+        request_id: str | None = None,
+        sticky_key: str | None = None,
+    ) -> Prediction:
+        with self._lock:
+            if self._in_flight >= self.max_in_flight:
+                self.metrics.rejected.inc()
+                raise Overloaded()
+            self._in_flight += 1
+            self.metrics.in_flight.set(self._in_flight)
+        began = time.perf_counter()
+        role, version_label = "pinned", str(ref)
+        try:
+            if ref is None:
+                canary, role = self.rollouts.choose(name, sticky_key)
+                ref = str(canary) if canary is not None else None
+            loads = self.models.loads
+            model = self.models.get(name, ref)
+            if self.models.loads != loads:
+                self.metrics.cold_start.labels(name).observe(self.models.cold_starts[-1])
+                self.metrics.loaded.set(len(self.models.loaded()))
+            version_label = str(model.version)
+            raw = model.raw(columns)
+            labels = model.labels(raw)
+        except AtlasError:
+            self.metrics.requests.labels(name, version_label, protocol, "4xx").inc()
+            raise
+        except Exception:
+            self.metrics.requests.labels(name, version_label, protocol, "error").inc()
+            if role == "canary":
+                self._observe_canary(name, False, time.perf_counter() - began)
+            raise
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+                self.metrics.in_flight.set(self._in_flight)
+        seconds = time.perf_counter() - began
+        self.metrics.requests.labels(name, version_label, protocol, "ok").inc()
+        self.metrics.rows.labels(name, version_label).inc(len(raw))
+        self.metrics.latency.labels(name, version_label).observe(seconds)
+        if role == "canary":
+            self._observe_canary(name, True, seconds)
+        rid = request_id or uuid.uuid4().hex
+        self._emit(
+            PredictionEvent(
+                rid, name, model.version, role, _columns(columns), raw, labels, 1000 * seconds
+            )
+        )
+        self._mirror(name, model.version, columns, rid)
+        return Prediction(model, raw, labels, rid, role)
+
+    def _observe_canary(self, name: str, ok: bool, seconds: float) -> None:
+        if self.rollouts.observe(name, ok, seconds):
+            self.metrics.rollout.labels(name, "auto_rollback").inc()
+            log.warning("rollout.auto_rollback", model=name)
+
+    def _mirror(self, name: str, served: int, columns: Any, rid: str) -> None:
+        plan = self.rollouts.get(name)
+        if plan is None or plan.shadow_version is None or plan.shadow_version == served:
+            return
+        shadow = plan.shadow_version
+
+        def run() -> None:
+            began = time.perf_counter()
+            try:
+                model = self.models.get(name, shadow)
+                raw = model.raw(columns)
+                self._emit(
+                    PredictionEvent(
+                        rid,
+                        name,
+                        shadow,
+                        "shadow",
+                        _columns(columns),
+                        raw,
+                        model.labels(raw),
+                        1000 * (time.perf_counter() - began),
+                    )
+                )
+                self.metrics.rollout.labels(name, "shadow").inc()
+            except Exception as exc:  # a failing challenger never affects the answer
+                log.warning("rollout.shadow_failed", model=name, version=shadow, error=str(exc))
+
+        self._shadow.submit(run)
+
+    def _emit(self, event: PredictionEvent) -> None:
+        for hook in self.hooks:
+            try:
+                hook(event)
+            except Exception as exc:  # logging must not fail a prediction
+                log.error("feedback.hook_failed", error=str(exc))
+
+    def close(self) -> None:
+        self._shadow.shutdown(wait=True)
+
+
+def _columns(data: Any) -> Mapping[str, Sequence[Any]]:
+    if isinstance(data, Mapping):
+        return data
+    keys = list(data[0]) if data else []
+    return {k: [row.get(k) for row in data] for k in keys}

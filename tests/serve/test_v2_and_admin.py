@@ -1,0 +1,189 @@
+"""Open Inference Protocol v2, /metrics, the management API and rollouts, over real HTTP."""
+
+from __future__ import annotations
+
+import httpx
+import numpy as np
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from atlas.registry import ModelRegistry
+from atlas.serve import BackgroundServer, PredictionEvent, ServerConfig, create_app
+
+TOKEN = "s3cret"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def server(sqlite_settings, make_draft):
+    registry = ModelRegistry.from_settings(sqlite_settings)
+    drafts = [make_draft(seed=s) for s in (0, 1)]
+    for d in drafts:
+        registry.register("credit", d)
+    registry.promote("credit", 1)
+    events: list[PredictionEvent] = []
+    app = create_app(registry, ServerConfig(admin_token=TOKEN), hooks=[events.append])
+    with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url, timeout=30) as client:
+        yield client, drafts, events, registry
+
+
+def _tensors(draft, n: int = 4) -> list[dict]:
+    frame = draft.frame.head(n)
+    income = [None if v != v else float(v) for v in frame["income"]]
+    return [
+        {"name": "income", "shape": [n], "datatype": "FP64", "data": income},
+        {"name": "debt", "shape": [n, 1], "datatype": "FP64", "data": frame["debt"].tolist()},
+        {"name": "region", "shape": [n], "datatype": "BYTES", "data": frame["region"].tolist()},
+    ]
+
+
+def test_v2_metadata_and_infer(server) -> None:
+    client, drafts, events, _ = server
+    assert client.get("/v2").json()["name"] == "atlas"
+    meta = client.get("/v2/models/credit").json()
+    assert meta["versions"] == ["1", "2"]
+    assert {i["name"]: i["datatype"] for i in meta["inputs"]} == {
+        "income": "FP64",
+        "debt": "FP64",
+        "region": "BYTES",
+    }
+    body = {"id": "req-1", "inputs": _tensors(drafts[0])}
+    answer = client.post("/v2/models/credit/infer", json=body).json()
+    assert answer["model_name"] == "credit" and answer["model_version"] == "1"
+    assert answer["id"] == "req-1"
+    out = {o["name"]: o for o in answer["outputs"]}
+    assert out["probabilities"]["shape"] == [4, 2]
+    proba = np.array(out["probabilities"]["data"]).reshape(4, 2)
+    np.testing.assert_allclose(proba, drafts[0].expected[:4], rtol=1e-9)
+    assert out["label"]["datatype"] == "BYTES" and len(out["label"]["data"]) == 4
+    v2 = client.post("/v2/models/credit/versions/2/infer", json=body).json()
+    assert v2["model_version"] == "2"
+    assert events[-1].request_id == "req-1" and events[-1].version == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment"),
+    [
+        (lambda t: t.pop(0), "lack the tensor(s) ['income']"),
+        (
+            lambda t: (
+                t[2].update(datatype="FP64", data=[1.0, 2.0, 3.0, 4.0])
+                or t[0].update(datatype="BYTES")
+            ),
+            "is numeric: send it as FP64",
+        ),
+        (lambda t: t[1].update(shape=[3]), "declares 3 rows but carries 4"),
+        (lambda t: t[0].update(datatype="COMPLEX"), "unknown datatype"),
+    ],
+)
+def test_v2_bad_tensors_are_4xx(server, change, fragment) -> None:
+    client, drafts, _, _ = server
+    tensors = _tensors(drafts[0])
+    change(tensors)
+    answer = client.post("/v2/models/credit/infer", json={"inputs": tensors})
+    assert answer.status_code == 422, answer.text
+    assert fragment in answer.json()["message"]
+
+
+def test_metrics_are_prometheus_text(server) -> None:
+    client, drafts, _, _ = server
+    client.post("/v2/models/credit/infer", json={"inputs": _tensors(drafts[0])})
+    text = client.get("/metrics").text
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    ok = [
+        s
+        for s in families["atlas_requests"].samples
+        if s.labels.get("status") == "ok" and s.name == "atlas_requests_total"
+    ]
+    assert ok and ok[0].value >= 1
+    assert "atlas_model_load_seconds" in families and "atlas_request_seconds" in families
+
+
+def test_admin_needs_the_token(server) -> None:
+    client, *_ = server
+    assert client.get("/v1/admin/models").status_code == 401
+    bad = client.get("/v1/admin/models", headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    assert client.get("/v1/admin/models", headers=AUTH).status_code == 200
+
+
+def test_promote_through_admin_is_immediate_and_preloaded(server) -> None:
+    client, _drafts, _, _ = server
+    body = {"records": [{"income": 1.0, "debt": 0.3, "region": "north"}]}
+    assert client.post("/v1/models/credit:predict", json=body).json()["version"] == 1
+    moved = client.post("/v1/admin/models/credit/promote", json={"version": 2}, headers=AUTH)
+    assert moved.json()["to_version"] == 2
+    assert client.post("/v1/models/credit:predict", json=body).json()["version"] == 2
+    back = client.post("/v1/admin/models/credit/rollback", json={}, headers=AUTH).json()
+    assert back["to_version"] == 1
+    assert client.post("/v1/models/credit:predict", json=body).json()["version"] == 1
+    loaded = client.get("/v1/admin/models", headers=AUTH).json()["loaded"]
+    assert {(m["model"], m["version"]) for m in loaded} == {("credit", 1), ("credit", 2)}
+
+
+def test_canary_is_sticky_and_shadow_is_recorded_not_returned(server) -> None:
+    client, _, events, _ = server
+    plan = {
+        "canary_version": 2,
+        "canary_share": 0.5,
+        "shadow_version": 2,
+        "sticky_field": "region",
+        "min_requests": 1000,
+    }
+    assert client.put("/v1/admin/models/credit/rollout", json=plan, headers=AUTH).is_success
+    served = {}
+    for region in ["north", "south", "east", "west", "x1", "x2", "x3", "x4", "x5", "x6"]:
+        versions = {
+            client.post(
+                "/v1/models/credit:predict",
+                json={"records": [{"income": 1.0, "debt": 0.5, "region": region}]},
+            ).json()["version"]
+            for _ in range(3)
+        }
+        assert len(versions) == 1  # sticky
+        served[region] = versions.pop()
+    assert set(served.values()) == {1, 2}  # both sides get traffic
+    shadow = [e for e in events if e.role == "shadow"]
+    assert shadow and all(e.version == 2 for e in shadow)
+
+
+def test_canary_rolls_back_automatically_when_too_slow(server) -> None:
+    client, _, _, _ = server
+    plan = {"canary_version": 2, "canary_share": 1.0, "max_p99_ms": 0.0001, "min_requests": 5}
+    client.put("/v1/admin/models/credit/rollout", json=plan, headers=AUTH)
+    body = {"records": [{"income": 1.0, "debt": 0.5, "region": "north"}]}
+    versions = [
+        client.post("/v1/models/credit:predict", json=body).json()["version"] for _ in range(8)
+    ]
+    assert versions[:5] == [2] * 5 and versions[-1] == 1
+    state = client.get("/v1/admin/models/credit/rollout", headers=AUTH).json()
+    assert state["plan"]["canary_version"] is None
+    assert state["events"][-1]["event"] == "auto_rollback"
+
+
+def test_overload_is_503_with_retry_after(sqlite_settings, make_draft) -> None:
+    registry = ModelRegistry.from_settings(sqlite_settings)
+    registry.register("credit", make_draft())
+    app = create_app(registry, ServerConfig(max_in_flight=0))
+    with BackgroundServer(app) as srv:
+        answer = httpx.post(
+            f"{srv.url}/v1/models/credit:predict",
+            json={"records": [{"income": 1.0, "debt": 0.5, "region": "north"}]},
+        )
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+
+
+def test_models_load_on_demand_and_unload_when_idle(sqlite_settings, make_draft) -> None:
+    registry = ModelRegistry.from_settings(sqlite_settings)
+    for name in ("a", "b"):
+        registry.register(name, make_draft())
+    app = create_app(registry, ServerConfig(idle_seconds=0.0, admin_token=TOKEN))
+    manager = app.state.service.models
+    assert manager.loaded() == []
+    body = {"records": [{"income": 1.0, "debt": 0.5, "region": "north"}]}
+    with BackgroundServer(app) as srv:
+        httpx.post(f"{srv.url}/v1/models/a:predict", json=body).raise_for_status()
+        httpx.post(f"{srv.url}/v1/models/b:predict", json=body).raise_for_status()
+    assert [m["model"] for m in manager.loaded()] == ["b"]  # a was idle: unloaded
+    assert manager.loads == 2 and manager.unloads == 1
+    assert all(c < 5 for c in manager.cold_starts)
