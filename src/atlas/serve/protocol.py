@@ -89,15 +89,19 @@ def model_metadata(manifest: Manifest, versions: list[int]) -> dict[str, Any]:
     }
 
 
-def to_columns(request: InferenceRequest, manifest: Manifest) -> tuple[dict[str, list[Any]], int]:
-    """The request's tensors as columns (validated against the signature) and the row count."""
+def to_columns(
+    request: InferenceRequest, manifest: Manifest, partial: bool = False
+) -> tuple[dict[str, list[Any]], int]:
+    """The request's tensors as columns (validated against the signature) and the row count.
+    With ``partial`` (fields looked up server-side) absent inputs are allowed and extra inputs
+    (such as the entity key) are kept."""
     kinds = {c.name: c.kind for c in manifest.inputs}
     columns: dict[str, list[Any]] = {}
     rows: int | None = None
     for tensor in request.inputs:
         if tensor.datatype not in DATATYPES:
             raise InvalidInputError(f"Input {tensor.name!r}: unknown datatype {tensor.datatype}.")
-        if tensor.name not in kinds:
+        if tensor.name not in kinds and not partial:
             continue  # extra inputs are ignored, as extra fields are
         n = tensor.shape[0] if tensor.shape else 0
         if len(tensor.shape) not in (1, 2) or (len(tensor.shape) == 2 and tensor.shape[1] != 1):
@@ -108,7 +112,7 @@ def to_columns(request: InferenceRequest, manifest: Manifest) -> tuple[dict[str,
             raise InvalidInputError(
                 f"Input {tensor.name!r} declares {n} rows but carries {len(tensor.data)} values."
             )
-        numeric_field = kinds[tensor.name] in ("numeric", "integer", "boolean")
+        numeric_field = kinds.get(tensor.name) in ("numeric", "integer", "boolean")
         if numeric_field and tensor.datatype == "BYTES":
             raise InvalidInputError(
                 f"Input {tensor.name!r} is numeric: send it as FP64 or INT64, not BYTES."
@@ -118,7 +122,7 @@ def to_columns(request: InferenceRequest, manifest: Manifest) -> tuple[dict[str,
         rows = n
         columns[tensor.name] = list(tensor.data)
     missing = [c for c in kinds if c not in columns]
-    if missing:
+    if missing and not partial:
         raise InvalidInputError(
             f"Inputs lack the tensor(s) {missing}.",
             hint=f"Send one tensor per input column: {list(kinds)}.",

@@ -16,12 +16,14 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 import atlas
 from atlas.core.errors import AtlasError
 from atlas.registry import ModelRegistry
 from atlas.serve import protocol
 from atlas.serve.admin import admin_router
+from atlas.serve.enrich import Enricher, ModelServing
 from atlas.serve.metrics import ServerMetrics
 from atlas.serve.models import ModelManager
 from atlas.serve.rollout import Rollouts
@@ -38,6 +40,9 @@ class ServerConfig(BaseModel):
     idle_seconds: float = 900.0
     memory_cap: int | None = None
     alias_ttl: float = 1.0
+    models: dict[str, ModelServing] = Field(
+        default_factory=dict, description="Per model: entity key, online features, connectors."
+    )
 
 
 class PredictRequest(BaseModel):
@@ -76,6 +81,7 @@ def create_app(
     registry: ModelRegistry | None = None,
     config: ServerConfig | None = None,
     hooks: Sequence[Callable[[PredictionEvent], None]] = (),
+    feature_store: Any = None,
 ) -> FastAPI:
     cfg = config or ServerConfig()
     registry = registry or ModelRegistry.from_settings()
@@ -84,9 +90,12 @@ def create_app(
     )
     metrics = ServerMetrics()
     service = PredictionService(models, metrics, Rollouts(), cfg.max_in_flight, hooks)
+    enricher = Enricher(cfg.models, feature_store)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        await enricher.aclose()
         service.close()  # finish shadow work so no feedback record is lost
 
     app = FastAPI(
@@ -179,25 +188,31 @@ def create_app(
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     # -- v2 inference -------------------------------------------------------------------
-    def _infer(name: str, ref: str | None, body: protocol.InferenceRequest) -> Any:
-        manifest = models.get(name, ref).manifest
-        columns, rows = protocol.to_columns(body, manifest)
+    async def _infer(name: str, ref: str | None, body: protocol.InferenceRequest) -> Any:
+        manifest = (await run_in_threadpool(models.get, name, ref)).manifest
+        columns, rows = protocol.to_columns(body, manifest, partial=enricher.applies_to(name))
         if rows > cfg.max_records:
             raise AtlasError(f"{rows} rows in one request; at most {cfg.max_records}.")
         sticky = _sticky(service, name, columns)
-        result = service.predict(name, ref, columns, "v2", body.id, sticky)
+        data: Any = columns
+        flags = None
+        if enricher.applies_to(name):
+            data, flags = await enricher.enrich(name, _rows(columns, rows))
+        result = await run_in_threadpool(
+            service.predict, name, ref, data, "v2", body.id, sticky, flags
+        )
         return protocol.to_response(
             result.model.manifest, result.raw, result.labels, body.id or result.request_id
         )
 
     @app.post("/v2/models/{name}/infer", response_model=protocol.InferenceResponse)
-    def v2_infer(name: str, body: protocol.InferenceRequest) -> Any:
+    async def v2_infer(name: str, body: protocol.InferenceRequest) -> Any:
         """Infer with the production version (the newest if none), or the canary's share."""
-        return _infer(name, None, body)
+        return await _infer(name, None, body)
 
     @app.post("/v2/models/{name}/versions/{ref}/infer", response_model=protocol.InferenceResponse)
-    def v2_infer_version(name: str, ref: str, body: protocol.InferenceRequest) -> Any:
-        return _infer(name, ref, body)
+    async def v2_infer_version(name: str, ref: str, body: protocol.InferenceRequest) -> Any:
+        return await _infer(name, ref, body)
 
     # -- v1 records API -----------------------------------------------------------------
     @app.get("/v1/models")
@@ -229,11 +244,17 @@ def create_app(
             }
         )
 
-    def _predict(name: str, ref: str | None, body: PredictRequest) -> PredictResponse:
+    async def _predict(name: str, ref: str | None, body: PredictRequest) -> PredictResponse:
         if len(body.records) > cfg.max_records:
             raise AtlasError(f"{len(body.records)} records; at most {cfg.max_records}.")
         sticky = _sticky(service, name, body.records)
-        result = service.predict(name, ref, body.records, "v1", body.request_id, sticky)
+        records: list[dict[str, Any]] = body.records
+        flags = None
+        if enricher.applies_to(name):
+            records, flags = await enricher.enrich(name, records)
+        result = await run_in_threadpool(
+            service.predict, name, ref, records, "v1", body.request_id, sticky, flags
+        )
         answers = _records(
             result.model.manifest.task, result.model.manifest.classes, result.raw, result.labels
         )
@@ -245,16 +266,20 @@ def create_app(
         )
 
     @app.post("/v1/models/{name}:predict", response_model=PredictResponse)
-    def predict(name: str, body: PredictRequest) -> PredictResponse:
+    async def predict(name: str, body: PredictRequest) -> PredictResponse:
         """Predict with the production version (the newest if none), or the canary's share."""
-        return _predict(name, None, body)
+        return await _predict(name, None, body)
 
     @app.post("/v1/models/{name}/versions/{ref}:predict", response_model=PredictResponse)
-    def predict_version(name: str, ref: str, body: PredictRequest) -> PredictResponse:
+    async def predict_version(name: str, ref: str, body: PredictRequest) -> PredictResponse:
         """Predict with a version number or an alias."""
-        return _predict(name, ref, body)
+        return await _predict(name, ref, body)
 
     return app
+
+
+def _rows(columns: dict[str, list[Any]], n: int) -> list[dict[str, Any]]:
+    return [{k: v[i] for k, v in columns.items()} for i in range(n)]
 
 
 def _sticky(service: PredictionService, name: str, data: Any) -> str | None:

@@ -75,6 +75,7 @@ class PredictionService:
         protocol: str,
         request_id: str | None = None,
         sticky_key: str | None = None,
+        flags: list[dict[str, Any]] | None = None,
     ) -> Prediction:
         with self._lock:
             if self._in_flight >= self.max_in_flight:
@@ -115,9 +116,18 @@ class PredictionService:
         if role == "canary":
             self._observe_canary(name, True, seconds)
         rid = request_id or uuid.uuid4().hex
+        extra = {"flags": flags} if flags and any(flags) else {}
         self._emit(
             PredictionEvent(
-                rid, name, model.version, role, _columns(columns), raw, labels, 1000 * seconds
+                rid,
+                name,
+                model.version,
+                role,
+                _columns(columns),
+                raw,
+                labels,
+                1000 * seconds,
+                extra,
             )
         )
         self._mirror(name, model.version, columns, rid)
