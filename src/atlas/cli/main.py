@@ -7,7 +7,7 @@ import sys
 import typer
 
 from atlas import __version__
-from atlas.cli import automl, data, demo, features, init, models, serve
+from atlas.cli import automl, data, demo, features, init, models, monitor, serve
 from atlas.cli.output import errors
 from atlas.core.errors import AtlasError
 from atlas.core.logging import configure_logging
@@ -24,6 +24,7 @@ app.add_typer(data.app, name="data")
 app.add_typer(automl.app, name="automl")
 app.add_typer(models.app, name="models")
 app.add_typer(features.app, name="features")
+app.add_typer(monitor.app, name="monitor")
 app.command("init")(init.init)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] = "console"
     serve_host: str = "127.0.0.1"
     serve_port: int = Field(default=8000, ge=0, le=65535)
+    admin_token: str | None = Field(
+        default=None, description="Bearer token of the server's management API (off if unset)."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -24,10 +24,14 @@ from atlas.registry import ModelRegistry
 from atlas.serve import protocol
 from atlas.serve.admin import admin_router
 from atlas.serve.enrich import Enricher, ModelServing
+from atlas.serve.feedback import FeedbackLog
 from atlas.serve.metrics import ServerMetrics
 from atlas.serve.models import ModelManager
+from atlas.serve.monitoring import Monitor
+from atlas.serve.prometheus import MonitorCollector
 from atlas.serve.rollout import Rollouts
 from atlas.serve.service import Overloaded, PredictionEvent, PredictionService
+from atlas.serve.shaping import answers, rows_of, sticky_key, to_batch
 
 
 class ServerConfig(BaseModel):
@@ -82,14 +86,23 @@ def create_app(
     config: ServerConfig | None = None,
     hooks: Sequence[Callable[[PredictionEvent], None]] = (),
     feature_store: Any = None,
+    feedback: FeedbackLog | None = None,
+    monitor: Monitor | None = None,
 ) -> FastAPI:
+    """The app. ``hooks`` get every prediction event; ``feedback`` logs them durably;
+    ``monitor`` adds live quality and drift metrics to ``/metrics``."""
     cfg = config or ServerConfig()
     registry = registry or ModelRegistry.from_settings()
     models = ModelManager(
         registry, idle_seconds=cfg.idle_seconds, memory_cap=cfg.memory_cap, alias_ttl=cfg.alias_ttl
     )
     metrics = ServerMetrics()
-    service = PredictionService(models, metrics, Rollouts(), cfg.max_in_flight, hooks)
+    all_hooks = list(hooks)
+    if feedback is not None:
+        all_hooks.append(lambda event: feedback.record(to_batch(event)))
+    service = PredictionService(models, metrics, Rollouts(), cfg.max_in_flight, all_hooks)
+    if monitor is not None:
+        metrics.registry.register(MonitorCollector(monitor.families))
     enricher = Enricher(cfg.models, feature_store)
 
     @asynccontextmanager
@@ -97,6 +110,8 @@ def create_app(
         yield
         await enricher.aclose()
         service.close()  # finish shadow work so no feedback record is lost
+        if feedback is not None:
+            feedback.close()  # drain the queue: every prediction reaches the log
 
     app = FastAPI(
         lifespan=lifespan,
@@ -193,11 +208,11 @@ def create_app(
         columns, rows = protocol.to_columns(body, manifest, partial=enricher.applies_to(name))
         if rows > cfg.max_records:
             raise AtlasError(f"{rows} rows in one request; at most {cfg.max_records}.")
-        sticky = _sticky(service, name, columns)
+        sticky = sticky_key(service, name, columns)
         data: Any = columns
         flags = None
         if enricher.applies_to(name):
-            data, flags = await enricher.enrich(name, _rows(columns, rows))
+            data, flags = await enricher.enrich(name, rows_of(columns, rows))
         result = await run_in_threadpool(
             service.predict, name, ref, data, "v2", body.id, sticky, flags
         )
@@ -247,7 +262,7 @@ def create_app(
     async def _predict(name: str, ref: str | None, body: PredictRequest) -> PredictResponse:
         if len(body.records) > cfg.max_records:
             raise AtlasError(f"{len(body.records)} records; at most {cfg.max_records}.")
-        sticky = _sticky(service, name, body.records)
+        sticky = sticky_key(service, name, body.records)
         records: list[dict[str, Any]] = body.records
         flags = None
         if enricher.applies_to(name):
@@ -255,14 +270,14 @@ def create_app(
         result = await run_in_threadpool(
             service.predict, name, ref, records, "v1", body.request_id, sticky, flags
         )
-        answers = _records(
+        predictions = answers(
             result.model.manifest.task, result.model.manifest.classes, result.raw, result.labels
         )
         return PredictResponse(
             model=name,
             version=result.model.version,
             request_id=result.request_id,
-            predictions=answers,
+            predictions=predictions,
         )
 
     @app.post("/v1/models/{name}:predict", response_model=PredictResponse)
@@ -276,31 +291,3 @@ def create_app(
         return await _predict(name, ref, body)
 
     return app
-
-
-def _rows(columns: dict[str, list[Any]], n: int) -> list[dict[str, Any]]:
-    return [{k: v[i] for k, v in columns.items()} for i in range(n)]
-
-
-def _sticky(service: PredictionService, name: str, data: Any) -> str | None:
-    plan = service.rollouts.get(name)
-    if plan is None or plan.sticky_field is None:
-        return None
-    field = plan.sticky_field
-    if isinstance(data, dict):
-        values = data.get(field)
-        return str(values[0]) if values else None
-    return str(data[0].get(field)) if data and field in data[0] else None
-
-
-def _records(task: str, classes: list[Any] | None, raw: Any, labels: Any) -> list[dict[str, Any]]:
-    if task == "regression":
-        return [{"prediction": float(v)} for v in raw]
-    names = [str(c) for c in classes or []]
-    return [
-        {
-            "label": label.item() if hasattr(label, "item") else label,
-            "probabilities": dict(zip(names, row.tolist(), strict=True)),
-        }
-        for label, row in zip(labels, raw, strict=True)
-    ]

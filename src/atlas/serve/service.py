@@ -38,6 +38,7 @@ class PredictionEvent:
     labels: np.ndarray
     latency_ms: float
     extra: dict[str, Any] = field(default_factory=dict)
+    classes: list[Any] | None = None
 
 
 @dataclass
@@ -159,6 +160,8 @@ class PredictionService:
                         raw,
                         model.labels(raw),
                         1000 * (time.perf_counter() - began),
+                        {},
+                        model.manifest.classes,
                     )
                 )
                 self.metrics.rollout.labels(name, "shadow").inc()

@@ -1,0 +1,259 @@
+"""The feedback log: every prediction, appended in batches to Parquet; late labels join to it.
+
+Layout under ``folder`` (the server passes ``settings.home / "feedback"``)::
+
+    predictions/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
+    labels/date=<YYYY-MM-DD>/part-<uuid>.parquet
+
+Durability: :meth:`FeedbackLog.record` only appends to an in-memory list; a writer thread
+writes a batch when ``batch_size`` records wait or ``flush_interval`` seconds have passed.
+Each file is written to a hidden temporary name in its folder, fsynced, then renamed (atomic
+on a local disk), so readers (which only glob ``part-*.parquet``) never see half a file. A
+failed write keeps its records and is retried (logged, with back-off). When more than
+``max_pending`` records wait, ``record`` blocks up to ``block_s`` for the writer, then writes
+in the caller's thread: serving slows down instead of dropping records. :meth:`flush` and
+:meth:`close` write everything synchronously and raise if storage refuses, keeping the records.
+A process killed hard (SIGKILL, power loss) loses the records not yet written: at most about
+``flush_interval`` seconds of traffic.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from atlas.core.errors import AtlasError
+from atlas.core.logging import get_logger
+from atlas.core.names import check_name
+from atlas.serve.feedback_store import (
+    LABELS_SCHEMA,
+    PREDICTIONS_SCHEMA,
+    PredictionBatch,
+    PredictionRecord,
+    day,
+    part_files,
+    query_joined,
+    to_row,
+    write_atomic,
+)
+
+__all__ = ["FeedbackLog", "FeedbackWriteError", "PredictionBatch", "PredictionRecord"]
+
+Item = PredictionRecord | PredictionBatch
+
+log = get_logger(__name__)
+
+
+class FeedbackWriteError(AtlasError):
+    """The feedback storage refused a write; the records are kept in memory."""
+
+    http_status = 503
+
+
+class FeedbackLog:
+    """Append-only log of predictions and labels under ``folder`` (see the module docstring).
+
+    Thread-safe; the writer thread starts on the first :meth:`record`. Call :meth:`close` at
+    shutdown (it writes what is left); it is also a context manager.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        batch_size: int = 1000,
+        flush_interval: float = 1.0,
+        max_pending: int = 100_000,
+        block_s: float = 1.0,
+        retry_s: float = 0.5,
+    ) -> None:
+        self.folder = Path(folder)
+        self.batch_size = batch_size
+        self.flush_interval = flush_interval
+        self.max_pending = max_pending
+        self.block_s = block_s
+        self.retry_s = retry_s
+        self._pending: list[Item] = []
+        self._rows = 0  # rows in _pending
+        self._cond = threading.Condition()
+        self._write_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self._failing = False
+        self.written = 0
+        self.write_errors = 0
+        self.last_error: str | None = None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record(self, item: PredictionRecord | PredictionBatch) -> None:
+        """Queue one prediction, or one request's batch of them (the log owns ``item`` from
+        now on). Never drops it: when more than ``max_pending`` rows wait, blocks up to
+        ``block_s`` for the writer, then writes in this thread."""
+        self.record_many([item])
+
+    def record_many(self, items: Iterable[PredictionRecord | PredictionBatch]) -> None:
+        """Queue several items at once (one lock round-trip)."""
+        items = list(items)
+        for model in {r.model for r in items}:
+            check_name("model", model)
+        rows = sum(r.n for r in items)
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("The feedback log is closed.")
+            self._start()
+            self._pending.extend(items)
+            self._rows += rows
+            if self._rows >= self.batch_size:
+                self._cond.notify_all()
+            if self._rows <= self.max_pending:
+                return
+            deadline = time.monotonic() + self.block_s
+            while self._rows > self.max_pending and time.monotonic() < deadline:
+                self._cond.wait(max(deadline - time.monotonic(), 0.0))
+            overfull = self._rows > self.max_pending
+        if overfull and not self._drain(raise_errors=False):
+            log.error("feedback_backlog", pending=self.pending, error=self.last_error)
+
+    def flush(self) -> None:
+        """Write every queued record now; raises :class:`FeedbackWriteError` if storage
+        refuses (the records stay queued and the writer keeps retrying)."""
+        self._drain(raise_errors=True)
+
+    def close(self) -> None:
+        """Stop the writer and write what is left (raises, keeping the records, on failure)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join()
+        self._drain(raise_errors=True)
+
+    def __enter__(self) -> FeedbackLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pending(self) -> int:
+        """Rows queued and not yet written."""
+        with self._cond:
+            return self._rows
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for health checks and ``/metrics``."""
+        return {
+            "pending": self.pending,
+            "written": self.written,
+            "write_errors": self.write_errors,
+            "last_error": self.last_error,
+        }
+
+    def _start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="feedback-writer", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        wait = self.retry_s
+        while True:
+            with self._cond:
+                deadline = time.monotonic() + self.flush_interval
+                while not self._closed and self._rows < self.batch_size:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        break
+                    self._cond.wait(left)
+                if self._closed:
+                    return  # close() drains in the caller's thread
+            if self._drain(raise_errors=False):
+                wait = self.retry_s
+                continue
+            with self._cond:  # back off, doubling up to 30 s; close() still ends it at once
+                end = time.monotonic() + wait
+                while not self._closed and (left := end - time.monotonic()) > 0:
+                    self._cond.wait(left)
+            wait = min(wait * 2, 30.0)
+
+    def _drain(self, raise_errors: bool) -> bool:
+        """Write everything queued; on failure put the unwritten records back in front."""
+        with self._write_lock:
+            with self._cond:
+                batch, self._pending, self._rows = self._pending, [], 0
+                self._cond.notify_all()
+            if not batch:
+                return True
+            groups: dict[tuple[str, str], list[PredictionRecord]] = {}
+            for item in batch:
+                for rec in item.records():
+                    groups.setdefault((rec.model, day(rec.timestamp)), []).append(rec)
+            left: list[Item] = []
+            error: Exception | None = None
+            for (model, date), recs in groups.items():
+                if error is not None:
+                    left.extend(recs)
+                    continue
+                try:
+                    table = pa.Table.from_pylist([to_row(r) for r in recs], PREDICTIONS_SCHEMA)
+                    where = self.folder / "predictions" / f"model={model}" / f"date={date}"
+                    write_atomic(table, where)
+                    self.written += len(recs)
+                except Exception as exc:
+                    error = exc
+                    left.extend(recs)
+            if error is None:
+                if self._failing:
+                    log.warning("feedback_write_recovered", pending=self.pending)
+                self._failing = False
+                return True
+            self.write_errors += 1
+            self.last_error = f"{type(error).__name__}: {error}"
+            self._failing = True
+            log.warning("feedback_write_failed", error=self.last_error, kept=len(left))
+            with self._cond:
+                self._pending[:0] = left
+                self._rows += len(left)
+            if raise_errors:
+                raise FeedbackWriteError(
+                    f"Cannot write the feedback log under {self.folder}: {self.last_error}.",
+                    hint="Free space or fix permissions; the records are kept and retried.",
+                ) from error
+            return False
+
+    def add_labels(self, labels: Iterable[tuple[str, Any]]) -> int:
+        """Append ground-truth labels ``(request_id, label)`` as one file, synchronously.
+        A later label for the same request id replaces an earlier one in :meth:`joined`."""
+        now = datetime.now(UTC)
+        rows = [
+            {"request_id": str(rid), "label": None if lab is None else str(lab), "labelled_at": now}
+            for rid, lab in labels
+        ]
+        if rows:
+            table = pa.Table.from_pylist(rows, LABELS_SCHEMA)
+            write_atomic(table, self.folder / "labels" / f"date={day(now)}")
+        return len(rows)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def models(self) -> list[str]:
+        """Names of the models that have logged predictions."""
+        root = self.folder / "predictions"
+        return sorted(p.name[6:] for p in root.glob("model=*") if p.is_dir())
+
+    def joined(
+        self, model: str, since: datetime | None = None, version: int | None = None
+    ) -> pd.DataFrame:
+        """Predictions of ``model`` (made at or after ``since``; of one ``version``), each with
+        its newest ground-truth label (``truth``, ``labelled_at``; null when none), by time.
+        Reads what is written: call :meth:`flush` first to include the queue."""
+        check_name("model", model)
+        preds = part_files(self.folder / "predictions" / f"model={model}", since)
+        return query_joined(preds, part_files(self.folder / "labels"), since, version)

@@ -1,0 +1,258 @@
+"""Live monitoring over the feedback log: quality, latency, drift and bad cases per model.
+
+``Monitor(log, reference={"credit": training_frame})`` reads the predictions of a window (the
+last ``window``, or ``since``), joins the labels that have arrived, and computes per model
+version: counts, latency p50/p99, accuracy and (binary, positive class = the package's second
+class) AUC and KS for classifiers, RMSE/MAE for regressors; per input feature the PSI of the
+served values against the training reference; and the bad cases the continuous-iteration loop
+relabels: ``wrong`` (labelled and mispredicted), ``low_confidence`` (top probability under
+``low_confidence``), ``drifted`` (a number outside the training p01..p99, or a category never
+seen in training). :func:`prometheus_lines` renders it all in Prometheus' text format.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from atlas.core.errors import InvalidInputError
+from atlas.core.logging import get_logger
+from atlas.data import psi
+from atlas.serve import scoring
+from atlas.serve.feedback import FeedbackLog
+from atlas.serve.prometheus import Metric, metric_families, prometheus_lines
+from atlas.serve.reference import (
+    TrainingReference,
+    drift_reasons,
+    inputs_frame,
+    reference_from_dataset,
+    reference_from_lineage,
+)
+
+__all__ = [
+    "BadCaseKind",
+    "Monitor",
+    "prometheus_lines",
+    "reference_from_dataset",
+    "reference_from_lineage",
+]
+
+logger = get_logger(__name__)
+
+BadCaseKind = Literal["wrong", "low_confidence", "drifted"]
+BAD_CASE_KINDS: tuple[str, ...] = ("wrong", "low_confidence", "drifted")
+_BAD_COLUMNS = ["request_id", "version", "timestamp", "label", "confidence", "truth", "reason"]
+
+
+class Monitor:
+    """Metrics, drift and bad cases of the models in a :class:`FeedbackLog`.
+
+    ``reference`` maps a model name to its training frame; ``reference_loader`` (called once
+    per model, e.g. ``lambda m: reference_from_lineage(registry, store, m)``) finds the rest.
+    Summaries of the default window are cached ``cache_s`` seconds (``/metrics`` scrapes).
+    """
+
+    def __init__(
+        self,
+        log: FeedbackLog,
+        reference: Mapping[str, pd.DataFrame] | None = None,
+        *,
+        reference_loader: Callable[[str], pd.DataFrame | None] | None = None,
+        window: timedelta | None = timedelta(days=1),
+        low_confidence: float = 0.6,
+        drift_quantiles: tuple[float, float] = (0.01, 0.99),
+        psi_bins: int = 10,
+        cache_s: float = 10.0,
+    ) -> None:
+        self.log = log
+        self.reference_loader = reference_loader
+        self.window = window
+        self.low_confidence = low_confidence
+        self.drift_quantiles = drift_quantiles
+        self.psi_bins = psi_bins
+        self.cache_s = cache_s
+        self._refs: dict[str, TrainingReference | None] = {}
+        self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
+        for model, frame in (reference or {}).items():
+            self.set_reference(model, frame)
+
+    def set_reference(self, model: str, frame: pd.DataFrame) -> None:
+        """Use ``frame`` (training rows; extra columns such as the target are ignored)."""
+        self._refs[model] = TrainingReference(frame, self.drift_quantiles)
+        self._cache.pop(model, None)
+
+    def _reference(self, model: str) -> TrainingReference | None:
+        if model not in self._refs and self.reference_loader is not None:
+            try:
+                frame = self.reference_loader(model)
+            except Exception as exc:  # e.g. the database is down: no drift now, retry later
+                logger.warning("monitor_reference_failed", model=model, error=str(exc))
+                return None
+            self._refs[model] = (
+                None if frame is None else TrainingReference(frame, self.drift_quantiles)
+            )
+        return self._refs.get(model)
+
+    def _since(self, since: datetime | None) -> datetime | None:
+        if since is None and self.window is not None:
+            return datetime.now(UTC) - self.window
+        return since
+
+    def predictions(
+        self, model: str, since: datetime | None = None, version: int | None = None
+    ) -> pd.DataFrame:
+        """The window's predictions joined to their labels (see :meth:`FeedbackLog.joined`)."""
+        return self.log.joined(model, self._since(since), version)
+
+    def metrics(self, model: str, since: datetime | None = None) -> list[dict[str, Any]]:
+        """One dict per served version: count, labelled, fallbacks, latency p50/p99 (ms) and
+        accuracy, auc, ks (classifiers) or rmse, mae (regressors); None where undefined."""
+        return _metrics(model, self.predictions(model, since))
+
+    def drift(
+        self, model: str, since: datetime | None = None, version: int | None = None
+    ) -> list[dict[str, Any]]:
+        """PSI per input feature of the served values (of all versions, or one) against the
+        training reference, highest first (0 = same distribution, > 0.2 the usual alarm).
+        Empty without a reference."""
+        return self._drift(model, self.predictions(model, since, version))
+
+    def _drift(self, model: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
+        ref = self._reference(model)
+        frame = _answered(frame)
+        if ref is None or frame.empty:
+            return []
+        inputs = inputs_frame(frame)
+        out = [
+            {
+                "feature": name,
+                "psi": psi(col, ref.served(inputs, name), bins=self.psi_bins),
+                "n": len(inputs),
+            }
+            for name, col in ref.columns.items()
+            if name in inputs
+        ]
+        return sorted(out, key=lambda d: -d["psi"])
+
+    def bad_cases(
+        self, model: str, kind: str, limit: int = 100, since: datetime | None = None
+    ) -> pd.DataFrame:
+        """Bad cases of one ``kind`` (wrong, low_confidence, drifted), at most ``limit``:
+        wrong newest first, low_confidence least confident first, drifted most features
+        first. Columns: request_id, version, timestamp, label, confidence, truth, reason,
+        inputs (a dict per row)."""
+        frame = self._bad(model, kind, self.predictions(model, since))
+        frame = frame.head(limit).copy()
+        frame["inputs"] = [json.loads(s) for s in frame["inputs"]]
+        return frame[[*_BAD_COLUMNS, "inputs"]].reset_index(drop=True)
+
+    def _bad(self, model: str, kind: str, frame: pd.DataFrame) -> pd.DataFrame:
+        frame = _answered(frame)
+        if kind == "wrong":
+            mask = frame["truth"].notna() & frame["label"].notna()
+            out = frame[mask & (frame["truth"] != frame["label"])]
+            out = out.assign(reason="predicted " + out["label"] + ", labelled " + out["truth"])
+            return out.iloc[::-1]
+        if kind == "low_confidence":
+            out = frame[frame["confidence"] < self.low_confidence]
+            out = out.assign(reason="confidence " + out["confidence"].round(3).astype(str))
+            return out.sort_values("confidence", kind="stable")
+        if kind == "drifted":
+            ref = self._reference(model)
+            if ref is None:
+                raise InvalidInputError(
+                    f"No training reference for model {model!r}: drifted cases need one.",
+                    hint="Pass reference= or reference_loader= to Monitor (atlas monitor: "
+                    "--dataset NAME[:VERSION], else the model's training dataset).",
+                )
+            reasons = drift_reasons(ref, frame)
+            out = frame.assign(reason=reasons)[reasons != ""]
+            order = out["reason"].str.count(",").to_numpy()
+            return out.iloc[np.lexsort((-np.arange(len(out)), -order))]
+        raise InvalidInputError(
+            f"Unknown bad-case kind {kind!r}.", hint=f"Use one of: {', '.join(BAD_CASE_KINDS)}."
+        )
+
+    def summary(self, model: str, since: datetime | None = None) -> dict[str, Any]:
+        """Everything ``atlas monitor`` shows: metrics per version, drift, bad-case counts."""
+        hit = self._cache.get(model) if since is None else None
+        if hit is not None and time.monotonic() - hit[0] < self.cache_s:
+            return hit[1]
+        start = self._since(since)
+        frame = self.log.joined(model, start)
+        counts = {}
+        for kind in BAD_CASE_KINDS:
+            has_ref = kind != "drifted" or self._reference(model) is not None
+            counts[kind] = len(self._bad(model, kind, frame)) if has_ref else None
+        out = {
+            "model": model,
+            "since": start.isoformat() if start else None,
+            "versions": _metrics(model, frame),
+            "drift": self._drift(model, frame),
+            "bad_cases": counts,
+        }
+        if since is None:
+            self._cache[model] = (time.monotonic(), out)
+        return out
+
+    def families(self, models: Iterable[str] | None = None) -> Iterator[Metric]:
+        """Prometheus metric families of the default window of every logged model (or
+        ``models``) and the log's counters; see :class:`atlas.serve.prometheus.MonitorCollector`."""
+        names = list(models) if models is not None else self.log.models()
+        return metric_families([self.summary(m) for m in names], self.log.stats())
+
+    def prometheus(self, models: Iterable[str] | None = None) -> str:
+        """The same as :meth:`families`, in Prometheus' text format (version 0.0.4)."""
+        names = list(models) if models is not None else self.log.models()
+        lines = prometheus_lines([self.summary(m) for m in names], self.log.stats())
+        return "\n".join(lines) + "\n"
+
+
+def _answered(frame: pd.DataFrame) -> pd.DataFrame:
+    """Without shadow predictions: nobody was answered with them (they mirror real inputs)."""
+    return frame[frame["role"].fillna("") != "shadow"]
+
+
+def _metrics(model: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    out = []
+    for version, rows in frame.groupby("version", sort=True):
+        latency = rows["latency_ms"].dropna().to_numpy()
+        labelled = rows[rows["truth"].notna()]
+        item: dict[str, Any] = {
+            "model": model,
+            "version": int(version),
+            "count": len(rows),
+            "labelled": len(labelled),
+            "fallbacks": int(rows["flags"].str.contains('"fallback": true', regex=False).sum()),
+            "latency_p50_ms": float(np.percentile(latency, 50)) if len(latency) else None,
+            "latency_p99_ms": float(np.percentile(latency, 99)) if len(latency) else None,
+        }
+        if rows["prediction"].notna().any():
+            truth = pd.to_numeric(labelled["truth"], errors="coerce")
+            ok = truth.notna() & labelled["prediction"].notna()
+            y, pred = truth[ok].to_numpy(), labelled.loc[ok, "prediction"].to_numpy()
+            item |= {"rmse": scoring.rmse(y, pred), "mae": scoring.mae(y, pred)}
+        else:
+            n = len(labelled)
+            correct = (labelled["truth"] == labelled["label"]).sum()
+            item["accuracy"] = float(correct / n) if n else None
+            item |= _binary(rows, labelled)
+        out.append(item)
+    return out
+
+
+def _binary(rows: pd.DataFrame, labelled: pd.DataFrame) -> dict[str, float | None]:
+    first = rows["probabilities"].dropna()
+    classes = list(json.loads(first.iloc[0])) if len(first) else []
+    if len(classes) != 2:
+        return {}
+    scored = labelled[labelled["score"].notna()]
+    y = (scored["truth"] == classes[1]).to_numpy()
+    score = scored["score"].to_numpy()
+    return {"positive_class": classes[1], "auc": scoring.auc(y, score), "ks": scoring.ks(y, score)}
