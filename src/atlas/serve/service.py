@@ -16,6 +16,7 @@ import numpy as np
 from atlas.core.errors import AtlasError
 from atlas.core.logging import get_logger
 from atlas.registry import LoadedModel
+from atlas.serve.batching import Batcher
 from atlas.serve.metrics import ServerMetrics
 from atlas.serve.models import ModelManager
 from atlas.serve.rollout import Rollouts
@@ -58,6 +59,7 @@ class PredictionService:
         rollouts: Rollouts,
         max_in_flight: int = 64,
         hooks: Sequence[Callable[[PredictionEvent], None]] = (),
+        max_batch_rows: int = 512,
     ) -> None:
         self.models = models
         self.metrics = metrics
@@ -66,6 +68,8 @@ class PredictionService:
         self.hooks = list(hooks)
         self._in_flight = 0
         self._lock = threading.Lock()
+        self.max_batch_rows = max_batch_rows
+        self._batchers: dict[tuple[str, int], Batcher] = {}
         self._shadow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="atlas-shadow")
 
     def predict(
@@ -96,7 +100,11 @@ class PredictionService:
                 self.metrics.cold_start.labels(name).observe(self.models.cold_starts[-1])
                 self.metrics.loaded.set(len(self.models.loaded()))
             version_label = str(model.version)
-            raw = model.raw(columns)
+            shaped = _as_columns(columns)
+            if shaped is None:  # records with differing fields: predict alone (clear errors)
+                raw = model.raw(columns)
+            else:
+                raw = self._batcher(name, model.version).run(model.raw, *shaped)
             labels = model.labels(raw)
         except AtlasError:
             self.metrics.requests.labels(name, version_label, protocol, "4xx").inc()
@@ -133,6 +141,20 @@ class PredictionService:
         )
         self._mirror(name, model.version, columns, rid)
         return Prediction(model, raw, labels, rid, role)
+
+    def _batcher(self, name: str, version: int) -> Batcher:
+        key = (name, version)
+        batcher = self._batchers.get(key)
+        if batcher is None:
+            with self._lock:
+                batcher = self._batchers.setdefault(key, Batcher(self.max_batch_rows))
+        return batcher
+
+    def batching_stats(self) -> dict[str, dict[str, int]]:
+        return {
+            f"{n}:{v}": {"requests": b.requests, "calls": b.calls}
+            for (n, v), b in self._batchers.items()
+        }
 
     def _observe_canary(self, name: str, ok: bool, seconds: float) -> None:
         if self.rollouts.observe(name, ok, seconds):
@@ -179,6 +201,19 @@ class PredictionService:
 
     def close(self) -> None:
         self._shadow.shutdown(wait=True)
+
+
+def _as_columns(data: Any) -> tuple[Mapping[str, Sequence[Any]], int] | None:
+    """Columns and row count, or None for records whose fields differ from row to row."""
+    if isinstance(data, Mapping):
+        lengths = {len(v) for v in data.values()}
+        return (data, lengths.pop()) if len(lengths) == 1 else None
+    if not data or any(not isinstance(r, Mapping) for r in data):
+        return None
+    keys = set(data[0])
+    if any(set(r) != keys for r in data):
+        return None
+    return {k: [r[k] for r in data] for k in data[0]}, len(data)
 
 
 def _columns(data: Any) -> Mapping[str, Sequence[Any]]:
