@@ -23,6 +23,13 @@ def serve(
     feedback: bool = typer.Option(
         True, "--feedback/--no-feedback", help="Log every prediction under ATLAS_HOME/feedback."
     ),
+    ray: bool = typer.Option(
+        False, "--ray", help="Serve on Ray Serve (pip install atlas-ml[ray])."
+    ),
+    replicas: int = typer.Option(1, "--replicas", min=1, help="Ray Serve replicas."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="Join this Ray cluster; default: start a local instance."
+    ),
 ) -> None:
     """Serve every registered model over HTTP (OpenAPI at /docs, metrics at /metrics)."""
     from atlas.data import DatasetStore
@@ -39,6 +46,18 @@ def serve(
             raise InvalidInputError(f"Server config not found: {config}.")
         raw = yaml.safe_load(config.read_text()) or {}
     server_config = ServerConfig.model_validate({"admin_token": settings.admin_token, **raw})
+    if ray:
+        from atlas.serve import ray_serve
+
+        ray_serve.run(
+            server_config.model_dump(),
+            host=host or settings.serve_host,
+            port=port if port is not None else settings.serve_port,
+            num_replicas=replicas,
+            address=ray_address,
+            feedback=feedback,
+        )
+        return
     registry = ModelRegistry.from_settings(settings)
     log = FeedbackLog(settings.home / "feedback") if feedback else None
     monitor = None
