@@ -77,10 +77,25 @@ def resolve(
     return Request(ordered, names)
 
 
-def source_sql(spec: SourceSpec, latest_only: bool = False) -> tuple[str, list[Any]]:
+def duplicates_sql(spec: SourceSpec) -> tuple[str, list[Any]]:
+    """Whether some (key, time) occurs twice in the source: a narrow aggregate, much cheaper
+    than the last-one-wins window it lets :func:`source_sql` skip."""
+    key_type = DTYPES[spec.key_dtype]
+    sql = (
+        f"SELECT EXISTS (SELECT 1 FROM (SELECT CAST({quote(spec.key)} AS {key_type}) AS k, "
+        "{ts} AS t FROM read_parquet(?, union_by_name=true)) WHERE k IS NOT NULL AND "
+        "t IS NOT NULL GROUP BY k, t HAVING count(*) > 1)"
+    )
+    return sql, [list(spec.files)]
+
+
+def source_sql(
+    spec: SourceSpec, latest_only: bool = False, dedup: bool = True
+) -> tuple[str, list[Any]]:
     """One view's rows as (key, UTC time, features); duplicates of (key, time): last one wins.
 
-    With ``latest_only`` only the newest row of each key is kept (materialization).
+    With ``latest_only`` only the newest row of each key is kept (materialization). With
+    ``dedup=False`` (the caller checked there are no duplicates) rows pass as they are.
     """
     key_type = DTYPES[spec.key_dtype]
     feats = [f"CAST(NULL AS {DTYPES[t]}) AS {quote(n)}" for n, t in spec.features.items()]
@@ -98,6 +113,14 @@ def source_sql(spec: SourceSpec, latest_only: bool = False) -> tuple[str, list[A
         "filename='__atlas_file', file_row_number=true)) "
         f"WHERE __atlas_time IS NOT NULL AND {KEY} IS NOT NULL {{extra}}"
     )
+    if not dedup and not latest_only:
+        plain = (
+            f"SELECT CAST({quote(spec.key)} AS {key_type}) AS {KEY}, __atlas_time AS {TS}, "
+            f"{', '.join(feats)} FROM (SELECT *, {{ts}} AS __atlas_time FROM "
+            "read_parquet(?, union_by_name=true)) "
+            f"WHERE __atlas_time IS NOT NULL AND {KEY} IS NOT NULL {{extra}}"
+        )
+        return plain, [list(spec.files)]
     part = f"{KEY}" if latest_only else f"{KEY}, {TS}"
     order = f"{TS} DESC, {_ORDER}" if latest_only else _ORDER
     outer = ", ".join([KEY, TS, *(quote(n) for n in spec.features)])

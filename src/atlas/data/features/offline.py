@@ -124,21 +124,33 @@ class DuckDBEngine(OfflineEngine):
     ) -> pa.Table:
         columns = list(events.column_names)
         table = events.append_column(matching.ROW, pa.array(np.arange(events.num_rows)))
-        sources = []
-        for join in joins:
-            sql, params = matching.source_sql(join.source)
-            sources.append(
-                (matching.fill_source(sql, self.check(join.source), join.source), params)
-            )
-        sql, params = matching.match_sql(
-            "__atlas_events", columns, event_ts, joins, sources, selection
-        )
         with self._connect() as con:
+            sources = []
+            for join in joins:
+                ts_type = self.check(join.source)
+                dedup = self._has_duplicates(con, join.source, ts_type)
+                sql, params = matching.source_sql(join.source, dedup=dedup)
+                sources.append((matching.fill_source(sql, ts_type, join.source), params))
+            sql, params = matching.match_sql(
+                "__atlas_events", columns, event_ts, joins, sources, selection
+            )
             con.register("__atlas_events", table)
             try:
                 return con.sql(sql, params=params).to_arrow_table()
             except duckdb.Error as exc:
                 raise _unreadable(exc, "the events or feature sources") from None
+
+    @staticmethod
+    def _has_duplicates(con: duckdb.DuckDBPyConnection, spec: SourceSpec, ts_type: str) -> bool:
+        """True when a (key, time) repeats: only then is the last-one-wins window needed."""
+        if not spec.files:
+            return False
+        sql, params = matching.duplicates_sql(spec)
+        try:
+            rows = con.execute(matching.fill_source(sql, ts_type, spec), params).fetchall()
+        except duckdb.Error as exc:
+            raise _unreadable(exc, spec.what) from None
+        return bool(rows and rows[0][0])
 
     def latest(
         self, source: SourceSpec, after: datetime | None, until: datetime | None
