@@ -187,3 +187,24 @@ def test_models_load_on_demand_and_unload_when_idle(sqlite_settings, make_draft)
     assert [m["model"] for m in manager.loaded()] == ["b"]  # a was idle: unloaded
     assert manager.loads == 2 and manager.unloads == 1
     assert all(c < 5 for c in manager.cold_starts)
+
+
+def test_rollout_plans_are_shared_by_replicas(sqlite_settings, make_draft) -> None:
+    """Two server processes (replicas) on one metadata database follow the same plan."""
+    registry = ModelRegistry.from_settings(sqlite_settings)
+    for seed in (0, 1):
+        registry.register("credit", make_draft(seed=seed))
+    registry.promote("credit", 1)
+    config = ServerConfig(admin_token=TOKEN, alias_ttl=0)
+    body = {"records": [{"income": 1.0, "debt": 0.5, "region": "north"}]}
+    with (
+        BackgroundServer(create_app(registry, config)) as a,
+        BackgroundServer(create_app(registry, config)) as b,
+    ):
+        plan = {"canary_version": 2, "canary_share": 1.0}
+        assert httpx.put(
+            f"{a.url}/v1/admin/models/credit/rollout", json=plan, headers=AUTH
+        ).is_success
+        assert httpx.post(f"{b.url}/v1/models/credit:predict", json=body).json()["version"] == 2
+        httpx.put(f"{b.url}/v1/admin/models/credit/rollout", json={}, headers=AUTH)
+        assert httpx.post(f"{a.url}/v1/models/credit:predict", json=body).json()["version"] == 1

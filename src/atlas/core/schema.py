@@ -136,3 +136,13 @@ class RunRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class RolloutRow(Base):
+    """The rollout plan of one served model (every server replica reads it)."""
+
+    __tablename__ = "atlas_rollouts"
+
+    model_name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

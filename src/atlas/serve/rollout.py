@@ -16,6 +16,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atlas.core.database import Database
+from atlas.core.schema import RolloutRow, utcnow
+
 
 class RolloutPlan(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -44,10 +47,18 @@ class _Window:
 
 
 class Rollouts:
-    """Plans per model, the canary's recent outcomes, and the rollback decision."""
+    """Plans per model, the canary's recent outcomes, and the rollback decision.
 
-    def __init__(self) -> None:
+    With a database, plans are stored in ``atlas_rollouts`` and re-read every ``ttl`` seconds,
+    so every replica of a server follows the same plan and an automatic rollback made by one
+    reaches the others; without one (tests, a single process) they live in memory.
+    """
+
+    def __init__(self, db: Database | None = None, ttl: float = 1.0) -> None:
+        self.db = db
+        self.ttl = ttl
         self._plans: dict[str, RolloutPlan] = {}
+        self._read_at: dict[str, float] = {}
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
         self.events: list[dict[str, Any]] = []
@@ -55,11 +66,33 @@ class Rollouts:
     def set(self, model: str, plan: RolloutPlan) -> None:
         with self._lock:
             self._plans[model] = plan
+            self._read_at[model] = time.monotonic()
             self._windows[model] = _Window()
+        self._store(model, plan)
         self._event(model, "plan", plan.model_dump())
 
     def get(self, model: str) -> RolloutPlan | None:
+        if self.db is not None and time.monotonic() - self._read_at.get(model, -1e9) > self.ttl:
+            with self.db.session() as s:
+                row = s.get(RolloutRow, model)
+                plan = RolloutPlan.model_validate(row.plan) if row else None
+            with self._lock:
+                if plan is None:
+                    self._plans.pop(model, None)
+                else:
+                    self._plans[model] = plan
+                self._read_at[model] = time.monotonic()
         return self._plans.get(model)
+
+    def _store(self, model: str, plan: RolloutPlan) -> None:
+        if self.db is None:
+            return
+        with self.db.session() as s:
+            row = s.get(RolloutRow, model)
+            if row is None:
+                s.add(RolloutRow(model_name=model, plan=plan.model_dump()))
+            else:
+                row.plan, row.updated_at = plan.model_dump(), utcnow()
 
     def choose(self, model: str, sticky_key: str | None) -> tuple[int | None, str]:
         """(version or None for stable, "canary" | "stable") for one request."""

@@ -100,7 +100,9 @@ def create_app(
     all_hooks = list(hooks)
     if feedback is not None:
         all_hooks.append(lambda event: feedback.record(to_batch(event)))
-    service = PredictionService(models, metrics, Rollouts(), cfg.max_in_flight, all_hooks)
+    service = PredictionService(
+        models, metrics, Rollouts(registry.db, cfg.alias_ttl), cfg.max_in_flight, all_hooks
+    )
     if monitor is not None:
         metrics.registry.register(MonitorCollector(monitor.families))
     enricher = Enricher(cfg.models, feature_store)
