@@ -51,4 +51,6 @@ class BackgroundServer:
 
 
 def serve_forever(app: FastAPI, host: str, port: int) -> None:
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    """Foreground serving; no per-request access log (it costs ~0.1 ms a request: use the
+    Prometheus metrics and the feedback log instead)."""
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)

@@ -12,6 +12,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from atlas.core.errors import MissingDependencyError
+
 
 class Predictor(Protocol):
     """A loaded learner: class probabilities (n, k) or regression values (n,)."""
@@ -33,6 +35,16 @@ def _module(flavor: str) -> Any:
     return importlib.import_module(f"atlas.registry.flavors.{_FLAVORS[flavor]}")
 
 
+def preload_flavors() -> None:
+    """Import every flavor whose library is installed (a server does this at start, so the
+    first request of a model does not pay for ``import lightgbm``)."""
+    for flavor in _FLAVORS:
+        try:
+            _module(flavor)
+        except (ImportError, MissingDependencyError):  # an optional library (torch)
+            continue
+
+
 def save_learner(flavor: str, obj: Any, folder: Path) -> str:
     """Write ``obj`` into ``folder`` in ``flavor``'s format; returns the file name."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -43,4 +55,4 @@ def load_learner(flavor: str, path: Path, task: str) -> Predictor:
     return _module(flavor).load(path, task)
 
 
-__all__ = ["Predictor", "load_learner", "save_learner"]
+__all__ = ["Predictor", "load_learner", "preload_flavors", "save_learner"]
