@@ -73,10 +73,18 @@ class Lookup:
         self, online: OnlineStore, keys: Sequence[Any], steps: list[Step], now_us: int
     ) -> list[Row | None]:
         rows: list[Row | None] = [None] * len(keys)
+        blank: Row = {out: None for step in steps for out in step.outputs}
+        single = len(steps) == 1
         for step in steps:
             fresh = None if step.ttl_us is None else now_us - step.ttl_us
+            renamed = step.outputs != step.features
             for i, rec in enumerate(online.read_batch(step.view, keys, step.features, fresh)):
-                if rec is not None:
-                    rows[i] = (rows[i] or {}) | dict(zip(step.outputs, rec.values(), strict=True))
-        blank: Row = {out: None for step in steps for out in step.outputs}
-        return [None if r is None else blank | r for r in rows]
+                if rec is None:
+                    continue
+                values = dict(zip(step.outputs, rec.values(), strict=True)) if renamed else rec
+                row = rows[i]
+                if row is None:  # one view: its record is the row (one dict, not three)
+                    rows[i] = values if single else {**blank, **values}
+                else:
+                    row.update(values)
+        return rows
