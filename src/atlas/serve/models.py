@@ -46,6 +46,7 @@ class ModelManager:
         self._entries: dict[tuple[str, int], Entry] = {}
         self._aliases: dict[tuple[str, str], tuple[int, float]] = {}
         self._loading: dict[tuple[str, int], threading.Lock] = {}
+        self._refreshing: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self.loads = 0
         self.unloads = 0
@@ -61,8 +62,17 @@ class ModelManager:
         now = time.monotonic()
         if hit is not None and now - hit[1] < self.alias_ttl:
             return hit[0]
-        version = self.registry.get(name, ref).version
-        self._aliases[key] = (version, now)
+        if hit is not None:  # stale: one thread asks the registry, the others keep the old answer
+            with self._lock:
+                if key in self._refreshing:
+                    return hit[0]
+                self._refreshing.add(key)
+        try:
+            version = self.registry.get(name, ref).version
+            self._aliases[key] = (version, time.monotonic())
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
         return version
 
     def forget_aliases(self, name: str | None = None) -> None:
