@@ -16,7 +16,7 @@ def test_demo_serves_predictions_equal_to_the_package(sqlite_settings) -> None:
     assert report.promotion.to_version == report.fit.model.version == 1
     assert len(report.served) == 3
     assert all(s["version"] == 1 and s["label"] in ("good", "bad") for s in report.served)
-    assert report.max_abs_diff < 1e-9
+    assert report.max_abs_diff < 1e-6  # one row at a time vs a batch: float noise only
     assert {"roc_auc", "ks"} <= set(report.fit.test_metrics)
 
 

@@ -101,7 +101,7 @@ def test_features_and_bureau_fill_the_record(setup) -> None:
         [p["probabilities"]["bad"], p["probabilities"]["good"]]
         for p in answer.json()["predictions"]
     ]
-    np.testing.assert_allclose(got, expected, rtol=1e-9)
+    np.testing.assert_allclose(got, expected, rtol=1e-7)
     assert events[-1].extra == {}
 
 

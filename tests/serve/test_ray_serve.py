@@ -62,6 +62,6 @@ def test_ray_serve_answers_like_the_package(sqlite_settings, make_draft, ray_ins
         [p["probabilities"]["bad"], p["probabilities"]["good"]]
         for p in answer.json()["predictions"]
     ]
-    np.testing.assert_allclose(got, draft.expected[:5], rtol=1e-9)
+    np.testing.assert_allclose(got, draft.expected[:5], rtol=1e-7)
     bad = httpx.post(f"{url}/v1/models/ghost:predict", json={"records": rows[:1]}, timeout=30)
     assert bad.status_code == 404

@@ -58,7 +58,7 @@ def test_predictions_match_the_package(served) -> None:
     got = np.array(
         [[p["probabilities"]["bad"], p["probabilities"]["good"]] for p in data["predictions"]]
     )
-    np.testing.assert_allclose(got, first.expected[:3], rtol=1e-9)
+    np.testing.assert_allclose(got, first.expected[:3], rtol=1e-7)
     v2 = client.post("/v1/models/credit/versions/2:predict", json=body).json()
     assert v2["version"] == 2
     latest = client.post("/v1/models/credit/versions/latest:predict", json=body).json()

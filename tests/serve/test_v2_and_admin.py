@@ -54,7 +54,7 @@ def test_v2_metadata_and_infer(server) -> None:
     out = {o["name"]: o for o in answer["outputs"]}
     assert out["probabilities"]["shape"] == [4, 2]
     proba = np.array(out["probabilities"]["data"]).reshape(4, 2)
-    np.testing.assert_allclose(proba, drafts[0].expected[:4], rtol=1e-9)
+    np.testing.assert_allclose(proba, drafts[0].expected[:4], rtol=1e-7)
     assert out["label"]["datatype"] == "BYTES" and len(out["label"]["data"]) == 4
     v2 = client.post("/v2/models/credit/versions/2/infer", json=body).json()
     assert v2["model_version"] == "2"

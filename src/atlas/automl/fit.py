@@ -128,7 +128,7 @@ def fit_dataset(
         left = time_budget - (time.monotonic() - began)
         estimator_cls = AutoRegressor if task == "regression" else AutoClassifier
         estimator = estimator_cls(
-            time_budget=None if n_trials else max(left - 0.5 - 0.03 * time_budget, 0.5),
+            time_budget=None if n_trials else max(left - 1.0 - 0.05 * time_budget, 0.5),
             n_trials=n_trials,
             metric=score.name,
             seed=seed,
