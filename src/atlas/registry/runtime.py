@@ -73,7 +73,10 @@ class LoadedModel:
     def predict_records(self, records: Records) -> list[dict[str, Any]]:
         """JSON-ready answers, one per record."""
         raw = self._raw(records)
-        labels = self._labels(raw)
+        return self.answers(raw, self._labels(raw))
+
+    def answers(self, raw: np.ndarray, labels: np.ndarray) -> list[dict[str, Any]]:
+        """JSON-ready answers from :meth:`raw` and :meth:`labels` (the server's format too)."""
         if self.manifest.task == "regression":
             return [{"prediction": float(v)} for v in raw]
         names = [str(c) for c in self.manifest.classes or []]

@@ -32,7 +32,7 @@ from atlas.serve.monitoring import Monitor
 from atlas.serve.prometheus import MonitorCollector
 from atlas.serve.rollout import Rollouts
 from atlas.serve.service import Overloaded, PredictionEvent, PredictionService
-from atlas.serve.shaping import answers, rows_of, sticky_key, to_batch
+from atlas.serve.shaping import rows_of, sticky_key, to_batch
 
 
 class BodyLimit:
@@ -299,9 +299,7 @@ def create_app(
         result = await run_in_threadpool(
             service.predict, name, ref, records, "v1", body.request_id, sticky, flags
         )
-        predictions = answers(
-            result.model.manifest.task, result.model.manifest.classes, result.raw, result.labels
-        )
+        predictions = result.model.answers(result.raw, result.labels)
         return PredictResponse(
             model=name,
             version=result.model.version,

@@ -37,16 +37,3 @@ def sticky_key(service: PredictionService, name: str, data: Any) -> str | None:
         values = data.get(field)
         return str(values[0]) if values else None
     return str(data[0].get(field)) if data and field in data[0] else None
-
-
-def answers(task: str, classes: list[Any] | None, raw: Any, labels: Any) -> list[dict[str, Any]]:
-    if task == "regression":
-        return [{"prediction": float(v)} for v in raw]
-    names = [str(c) for c in classes or []]
-    return [
-        {
-            "label": label.item() if hasattr(label, "item") else label,
-            "probabilities": dict(zip(names, row.tolist(), strict=True)),
-        }
-        for label, row in zip(labels, raw, strict=True)
-    ]
