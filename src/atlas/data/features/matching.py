@@ -2,8 +2,10 @@
 
 Each event gets, per view, the newest row of its entity with ``row time <= event time`` (an
 ASOF LEFT JOIN: never a later row, so nothing leaks from the future); a row older than the
-view's TTL at the event's time counts as missing. All values travel as ``?`` parameters; the
-only identifiers in the SQL are column names checked against the schema, quoted.
+view's TTL at the event's time counts as missing. The join runs over narrow (key, time, row
+id) columns only; the feature values of the chosen rows are fetched afterwards by
+:mod:`gather <atlas.data.features.gather>`. All values travel as ``?`` parameters; the only
+identifiers in the SQL are column names checked against the schema, quoted.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from typing import Any
 from atlas.core.errors import InvalidInputError, NotFoundError
 from atlas.data.features.definitions import DTYPES, FeatureView
 from atlas.data.features.filters import quote, to_sql
+from atlas.data.features.gather import FILE_BITS
 from atlas.data.features.specs import JoinSpec, Selection, SourceSpec
 from atlas.data.features.timestamps import sql_utc
 
 ROW = "__atlas_row"
-KEY, TS = "__atlas_k", "__atlas_ts"
+KEY, TS, GID = "__atlas_k", "__atlas_ts", "__atlas_g"
 _ORDER = "__atlas_fpos DESC, __atlas_file DESC, __atlas_frow DESC"
 
 
@@ -77,25 +80,27 @@ def resolve(
     return Request(ordered, names)
 
 
-def duplicates_sql(spec: SourceSpec) -> tuple[str, list[Any]]:
-    """Whether some (key, time) occurs twice in the source: a narrow aggregate, much cheaper
-    than the last-one-wins window it lets :func:`source_sql` skip."""
+def rows_sql(spec: SourceSpec, files: Sequence[str]) -> tuple[str, list[Any]]:
+    """Every usable row of a source as narrow ``(key, UTC time, row id)``: the row id is
+    ``file index << 40 | row in file`` (see :mod:`gather <atlas.data.features.gather>`); of
+    rows with the same (key, time) only the last (the largest id) is kept."""
     key_type = DTYPES[spec.key_dtype]
-    sql = (
-        f"SELECT EXISTS (SELECT 1 FROM (SELECT CAST({quote(spec.key)} AS {key_type}) AS k, "
-        "{ts} AS t FROM read_parquet(?, union_by_name=true)) WHERE k IS NOT NULL AND "
-        "t IS NOT NULL GROUP BY k, t HAVING count(*) > 1)"
+    rows = (
+        f"SELECT CAST({quote(spec.key)} AS {key_type}) AS {KEY}, {{ts}} AS {TS}, "
+        f"(CAST(file_index AS BIGINT) << {FILE_BITS}) | file_row_number AS {GID} "
+        "FROM read_parquet(?, union_by_name=true, file_row_number=true)"
     )
-    return sql, [list(spec.files)]
+    sql = (
+        f"SELECT {KEY}, {TS}, max({GID}) AS {GID} FROM ({rows}) "
+        f"WHERE {KEY} IS NOT NULL AND {TS} IS NOT NULL {{extra}} GROUP BY {KEY}, {TS}"
+    )
+    return sql, [list(files)]
 
 
-def source_sql(
-    spec: SourceSpec, latest_only: bool = False, dedup: bool = True
-) -> tuple[str, list[Any]]:
+def source_sql(spec: SourceSpec, latest_only: bool = False) -> tuple[str, list[Any]]:
     """One view's rows as (key, UTC time, features); duplicates of (key, time): last one wins.
 
-    With ``latest_only`` only the newest row of each key is kept (materialization). With
-    ``dedup=False`` (the caller checked there are no duplicates) rows pass as they are.
+    With ``latest_only`` only the newest row of each key is kept (materialization).
     """
     key_type = DTYPES[spec.key_dtype]
     feats = [f"CAST(NULL AS {DTYPES[t]}) AS {quote(n)}" for n, t in spec.features.items()]
@@ -113,14 +118,6 @@ def source_sql(
         "filename='__atlas_file', file_row_number=true)) "
         f"WHERE __atlas_time IS NOT NULL AND {KEY} IS NOT NULL {{extra}}"
     )
-    if not dedup and not latest_only:
-        plain = (
-            f"SELECT CAST({quote(spec.key)} AS {key_type}) AS {KEY}, __atlas_time AS {TS}, "
-            f"{', '.join(feats)} FROM (SELECT *, {{ts}} AS __atlas_time FROM "
-            "read_parquet(?, union_by_name=true)) "
-            f"WHERE __atlas_time IS NOT NULL AND {KEY} IS NOT NULL {{extra}}"
-        )
-        return plain, [list(spec.files)]
     part = f"{KEY}" if latest_only else f"{KEY}, {TS}"
     order = f"{TS} DESC, {_ORDER}" if latest_only else _ORDER
     outer = ", ".join([KEY, TS, *(quote(n) for n in spec.features)])
@@ -139,15 +136,15 @@ def fill_source(sql: str, ts_type: str, spec: SourceSpec, extra: str = "") -> st
 
 def match_sql(
     events: str,
-    event_columns: Sequence[str],
     event_ts: str,
     joins: Sequence[JoinSpec],
     sources: Sequence[tuple[str, list[Any]]],
     selection: Selection,
 ) -> tuple[str, list[Any]]:
-    """The whole point-in-time query over the registered table ``events``."""
+    """Which events are selected (their ``ROW``, in no particular order) and, per join ``i``,
+    the id of the row it matched (``__atlas_g{i}``, null: none, or older than the TTL), over
+    the registered table ``events``; the ``where`` filter is applied later, to the values."""
     params: list[Any] = []
-    ctes: list[str] = []
     keys = ", ".join(
         f"CAST({quote(j.event_key)} AS {DTYPES[j.source.key_dtype]}) AS __atlas_k{i}"
         for i, j in enumerate(joins)
@@ -162,33 +159,30 @@ def match_sql(
     for column, allowed in selection.entities.items():
         conds.append(f"{quote(column)} IN (SELECT unnest(?))")
         params.append(list(allowed))
-    ctes.append(f"ev AS (SELECT *, {keys} FROM {events} WHERE {' AND '.join(conds)})")
+    ctes = [
+        f"ev AS (SELECT {ROW}, {quote(event_ts)} AS __atlas_et, {keys} FROM {events} "
+        f"WHERE {' AND '.join(conds)})"
+    ]
     for i, (sql, source_params) in enumerate(sources):
         ctes.append(f"v{i} AS ({sql})")
         params.extend(source_params)
-    picks = [f"ev.{quote(c)}" for c in event_columns]
+    picks = [f"ev.{ROW}"]
     joined = ""
     for i, join in enumerate(joins):
         fresh = "true"
-        if join.ttl is not None:  # the TTL goes in as a parameter, once per feature column
-            fresh = f"v{i}.{TS} >= ev.{quote(event_ts)} - to_microseconds(CAST(? AS BIGINT))"
-        for feature, out in join.columns.items():
-            picks.append(f"CASE WHEN {fresh} THEN v{i}.{quote(feature)} END AS {quote(out)}")
-            if join.ttl is not None:
-                params.append(int(join.ttl.total_seconds() * 1_000_000))
+        if join.ttl is not None:
+            fresh = f"v{i}.{TS} >= ev.__atlas_et - to_microseconds(CAST(? AS BIGINT))"
+            params.append(int(join.ttl.total_seconds() * 1_000_000))
+        picks.append(f"CASE WHEN {fresh} THEN v{i}.{GID} END AS {GID}{i}")
         joined += (
-            f" ASOF LEFT JOIN v{i} ON ev.__atlas_k{i} = v{i}.{KEY}"
-            f" AND ev.{quote(event_ts)} >= v{i}.{TS}"
+            f" ASOF LEFT JOIN v{i} ON ev.__atlas_k{i} = v{i}.{KEY} AND ev.__atlas_et >= v{i}.{TS}"
         )
-    body = f"SELECT {', '.join(picks)}, ev.{ROW} FROM ev{joined}"
-    where, where_params = "", list[Any]()
-    if selection.where is not None:
-        clause, where_params = to_sql(selection.where)
-        where = f" WHERE {clause}"
-    out = ", ".join(quote(c) for c in [*event_columns, *_outputs(joins)])
-    sql = f"WITH {', '.join(ctes)} SELECT {out} FROM ({body}){where} ORDER BY {ROW}"
-    return sql, [*params, *where_params]  # in the order their ? appear
+    sql = f"WITH {', '.join(ctes)} SELECT {', '.join(picks)} FROM ev{joined}"
+    return sql, params
 
 
-def _outputs(joins: Sequence[JoinSpec]) -> list[str]:
-    return [out for j in joins for out in j.columns.values()]
+def where_sql(table: str, selection: Selection) -> tuple[str, list[Any]]:
+    """The rows of the matched ``table`` that pass the selection's filter, in order."""
+    assert selection.where is not None
+    clause, params = to_sql(selection.where)
+    return f"SELECT * EXCLUDE ({ROW}) FROM {table} WHERE {clause} ORDER BY {ROW}", params

@@ -16,9 +16,10 @@ from typing import Any
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from atlas.core.errors import InvalidInputError
-from atlas.data.features import matching
+from atlas.data.features import gather, matching
 from atlas.data.features.specs import JoinSpec, Selection, SourceSpec
 
 _INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
@@ -122,35 +123,54 @@ class DuckDBEngine(OfflineEngine):
     def match(
         self, events: pa.Table, event_ts: str, joins: Sequence[JoinSpec], selection: Selection
     ) -> pa.Table:
-        columns = list(events.column_names)
         table = events.append_column(matching.ROW, pa.array(np.arange(events.num_rows)))
         with self._connect() as con:
-            sources = []
+            files, sources = [], []
             for join in joins:
                 ts_type = self.check(join.source)
-                dedup = self._has_duplicates(con, join.source, ts_type)
-                sql, params = matching.source_sql(join.source, dedup=dedup)
+                found = self._files(con, join.source)
+                files.append(found)
+                sql, params = matching.rows_sql(join.source, found)
                 sources.append((matching.fill_source(sql, ts_type, join.source), params))
-            sql, params = matching.match_sql(
-                "__atlas_events", columns, event_ts, joins, sources, selection
-            )
+            sql, params = matching.match_sql("__atlas_events", event_ts, joins, sources, selection)
             con.register("__atlas_events", table)
             try:
-                return con.sql(sql, params=params).to_arrow_table()
+                picked = con.sql(sql, params=params).to_arrow_table()
             except duckdb.Error as exc:
                 raise _unreadable(exc, "the events or feature sources") from None
+            con.unregister("__atlas_events")
+            del table
+            rows, gids = _in_event_order(picked, events.num_rows, len(joins))
+            del picked
+            out = events.take(rows)
+            for i, join in enumerate(joins):
+                wanted = {f: join.source.features[f] for f in join.columns}
+                values = gather.take_rows(files[i], gids[i], wanted, join.source.what)
+                for feature, column in zip(wanted, values, strict=True):
+                    out = out.append_column(join.columns[feature], column)
+            if selection.where is None:
+                return out
+            con.register("__atlas_matched", out.append_column(matching.ROW, rows))
+            sql, params = matching.where_sql("__atlas_matched", selection)
+            return con.sql(sql, params=params).to_arrow_table()
 
-    @staticmethod
-    def _has_duplicates(con: duckdb.DuckDBPyConnection, spec: SourceSpec, ts_type: str) -> bool:
-        """True when a (key, time) repeats: only then is the last-one-wins window needed."""
-        if not spec.files:
-            return False
-        sql, params = matching.duplicates_sql(spec)
-        try:
-            rows = con.execute(matching.fill_source(sql, ts_type, spec), params).fetchall()
-        except duckdb.Error as exc:
-            raise _unreadable(exc, spec.what) from None
-        return bool(rows and rows[0][0])
+    def _files(self, con: duckdb.DuckDBPyConnection, spec: SourceSpec) -> list[str]:
+        """The source's paths and globs as the list of files they name, in order (a glob's in
+        name order): row ids count files in this list."""
+        found: list[str] = []
+        for pattern in spec.files:
+            try:
+                found += [
+                    str(r[0]) for r in con.execute("SELECT file FROM glob(?)", [pattern]).fetchall()
+                ]
+            except duckdb.Error as exc:
+                raise _unreadable(exc, spec.what) from None
+        if not found and spec.files:
+            raise InvalidInputError(
+                f"No Parquet file found for {spec.what}: {', '.join(spec.files)}.",
+                hint="Check the path or glob of the view's source.",
+            )
+        return found
 
     def latest(
         self, source: SourceSpec, after: datetime | None, until: datetime | None
@@ -174,6 +194,25 @@ class DuckDBEngine(OfflineEngine):
                 yield from reader
             except duckdb.Error as exc:
                 raise _unreadable(exc, label) from None
+
+
+def _in_event_order(
+    picked: pa.Table, events: int, joins: int
+) -> tuple[pa.Array, list[pa.ChunkedArray]]:
+    """The selected event rows in order, and per join the matched row ids in that order
+    (the join's own output order is not the events' order; a scatter is cheaper than a sort)."""
+    rows = picked.column(matching.ROW).to_numpy()
+    chosen = np.zeros(events, dtype=bool)
+    chosen[rows] = True
+    selected = np.flatnonzero(chosen)
+    gids = []
+    for i in range(joins):
+        column = picked.column(f"{matching.GID}{i}")
+        ids = np.full(events, -1, dtype=np.int64)
+        ids[rows] = pc.fill_null(column, -1).to_numpy()
+        ids = ids[selected]
+        gids.append(pa.chunked_array([pa.array(ids, mask=ids < 0)]))
+    return pa.array(selected), gids
 
 
 def _unreadable(exc: duckdb.Error, label: str) -> InvalidInputError:

@@ -186,7 +186,10 @@ class FeatureStore:
             where=None if where is None else bind(parse_filter(where), schema),
         )
         result = self.offline.match(table, timestamp, joins, selection)
-        return result.to_pandas() if isinstance(events, pd.DataFrame) else result
+        if not isinstance(events, pd.DataFrame):
+            return result
+        # one block per column and the Arrow buffers freed as they convert: no 2-D copy
+        return result.to_pandas(split_blocks=True, self_destruct=True)
 
     def _entities(
         self, entities: Sequence[Key] | Mapping[str, Sequence[Key]] | None, joins: list[JoinSpec]
