@@ -1,9 +1,10 @@
-"""Adaptive micro-batching: concurrent requests share model calls, answers stay per request,
-an idle model is called at once, and a bad request never fails its batch-mates."""
+"""Adaptive micro-batching on the event loop: requests that arrive together share model calls,
+answers stay per request, a lone request is called at once, and a bad request never fails its
+batch-mates."""
 
 from __future__ import annotations
 
-import threading
+import asyncio
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -25,58 +26,59 @@ def slow_sum(columns) -> np.ndarray:
     return values * 2
 
 
+async def _gather(batcher: Batcher, fn, calls: list[tuple[dict, int]]) -> list[object]:
+    """The calls as concurrent tasks that all reach the batcher in the same turn of the loop."""
+    tasks = [asyncio.ensure_future(batcher.run(fn, c, n)) for c, n in calls]
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def test_concurrent_requests_are_batched_and_answers_stay_separate() -> None:
-    batcher = Batcher()
-    results: dict[int, np.ndarray] = {}
-
-    def call(i: int) -> None:
-        results[i] = batcher.run(slow_sum, {"x": [i, i + 0.5]}, 2)
-
-    with ThreadPoolExecutor(16) as pool:
-        list(pool.map(call, range(48)))
+    batcher = Batcher(max_rows=20)
+    calls = [({"x": [i, i + 0.5]}, 2) for i in range(48)]
+    results = asyncio.run(_gather(batcher, slow_sum, calls))
     for i in range(48):
         np.testing.assert_array_equal(results[i], [2 * i, 2 * i + 1])
-    assert batcher.requests == 48 and batcher.calls < 48 / 2  # most calls served many requests
+    assert batcher.requests == 48 and batcher.calls == 5  # 10 requests (20 rows) per call
 
 
-def test_idle_model_is_called_at_once() -> None:
+def test_a_lone_request_is_called_at_once() -> None:
     batcher = Batcher()
-    began = time.perf_counter()
-    batcher.run(slow_sum, {"x": [1.0]}, 1)
-    assert time.perf_counter() - began < 0.1 and batcher.calls == 1
+
+    async def one() -> float:
+        began = time.perf_counter()
+        await batcher.run(slow_sum, {"x": [1.0]}, 1)
+        return time.perf_counter() - began
+
+    assert asyncio.run(one()) < 0.1 and batcher.calls == 1
+
+
+def test_requests_with_other_fields_or_models_are_not_merged() -> None:
+    batcher = Batcher()
+
+    def other(columns) -> np.ndarray:
+        return np.asarray(columns["x"], dtype=float) * 10
+
+    calls = [({"x": [1.0]}, 1), ({"x": [2.0], "y": [0]}, 1), ({"x": [3.0]}, 1)]
+    results = asyncio.run(_gather(batcher, slow_sum, calls))
+    assert [r.tolist() for r in results] == [[2.0], [4.0], [6.0]]
+    assert batcher.calls == 2  # x and x merged; x,y alone
+
+    async def mixed() -> list[object]:
+        a = asyncio.ensure_future(batcher.run(slow_sum, {"x": [1.0]}, 1))
+        b = asyncio.ensure_future(batcher.run(other, {"x": [1.0]}, 1))
+        return list(await asyncio.gather(a, b))
+
+    assert [r.tolist() for r in asyncio.run(mixed())] == [[2.0], [10.0]]
 
 
 def test_a_bad_request_does_not_fail_its_batch_mates() -> None:
     batcher = Batcher()
-    gate = threading.Event()
-
-    def first() -> None:
-        batcher.run(lambda c: (gate.wait(), slow_sum(c))[1], {"x": [0.0]}, 1)
-
-    leader = threading.Thread(target=first)
-    leader.start()
-    time.sleep(0.05)  # the model is busy: the next requests queue up and are batched
-    outcomes: dict[str, object] = {}
-
-    def call(name: str, x: float) -> None:
-        try:
-            outcomes[name] = batcher.run(slow_sum, {"x": [x]}, 1)
-        except InvalidInputError as exc:
-            outcomes[name] = exc
-
-    threads = [
-        threading.Thread(target=call, args=(n, x))
-        for n, x in (("good1", 1.0), ("bad", float("nan")), ("good2", 3.0))
-    ]
-    for t in threads:
-        t.start()
-    time.sleep(0.05)
-    gate.set()
-    for t in (*threads, leader):
-        t.join()
-    assert isinstance(outcomes["bad"], InvalidInputError)
-    np.testing.assert_array_equal(outcomes["good1"], [2.0])
-    np.testing.assert_array_equal(outcomes["good2"], [6.0])
+    calls = [({"x": [1.0]}, 1), ({"x": [float("nan")]}, 1), ({"x": [3.0]}, 1)]
+    good1, bad, good2 = asyncio.run(_gather(batcher, slow_sum, calls))
+    assert isinstance(bad, InvalidInputError)
+    np.testing.assert_array_equal(good1, [2.0])
+    np.testing.assert_array_equal(good2, [6.0])
+    assert batcher.calls == 1 and batcher.requests == 3
 
 
 def test_server_answers_match_under_concurrency(sqlite_settings, make_draft) -> None:

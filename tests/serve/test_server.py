@@ -85,6 +85,8 @@ def test_promotion_and_rollback_take_effect_on_next_request(served) -> None:
             "no alias 'canary'",
         ),
         ("/v1/models/credit/versions/9:predict", {"records": [{"a": 1}]}, 404, "no version 9"),
+        # "¹".isdigit() is True but it is no version number
+        ("/v1/models/credit/versions/¹:predict", {"records": [{"a": 1}]}, 404, "no alias '¹'"),
         ("/v1/models/credit:predict", {"records": []}, 422, "records"),
         ("/v1/models/credit:predict", {"rows": []}, 422, "records"),
         (

@@ -17,6 +17,7 @@ from typer.core import TyperGroup
 
 from atlas.cli.output import console, print_json, table
 from atlas.core.errors import AtlasError, InvalidInputError
+from atlas.core.names import is_version_number
 from atlas.core.settings import get_settings
 
 
@@ -68,7 +69,9 @@ def _monitor(model: str, dataset: str | None) -> Any:
     store = DatasetStore.from_settings(settings)
     if dataset:
         name, _, version = dataset.partition(":")
-        frame = reference_from_dataset(store, name, int(version) if version.isdigit() else None)
+        frame = reference_from_dataset(
+            store, name, int(version) if is_version_number(version) else None
+        )
         return Monitor(log, {model: frame}, window=None)
 
     def loader(name: str) -> Any:

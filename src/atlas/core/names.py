@@ -30,3 +30,9 @@ def check_alias(alias: str) -> str:
             hint="Pick a word such as 'production', 'staging' or 'challenger'.",
         )
     return alias
+
+
+def is_version_number(text: str) -> bool:
+    """Whether ``text`` is a version number: ASCII digits only (``"¹".isdigit()`` is True, but
+    ``int("¹")`` fails)."""
+    return text.isascii() and text.isdigit()

@@ -21,7 +21,7 @@ from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
 from atlas.core.errors import InvalidInputError, NotFoundError
 from atlas.core.logging import get_logger
-from atlas.core.names import check_alias, check_name
+from atlas.core.names import check_alias, check_name, is_version_number
 from atlas.core.schema import AliasRow, ModelRow, ModelVersionRow, isoformat
 from atlas.core.settings import Settings, get_settings
 from atlas.registry import aliases
@@ -265,7 +265,7 @@ class ModelRegistry:
 
     def _resolve(self, s: Session, name: str, ref: int | str | None) -> ModelVersionRow:
         self._model_row(s, name)
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        if isinstance(ref, int) or (isinstance(ref, str) and is_version_number(ref)):
             return self._version_row(s, name, int(ref))
         if ref is None or ref == "latest":
             target = aliases.current(s, name, DEFAULT_ALIAS) if ref is None else None

@@ -26,6 +26,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from atlas.core.names import is_version_number
+
 PREDICTIONS_SCHEMA = pa.schema(
     [
         ("request_id", pa.string()),
@@ -157,7 +159,7 @@ def to_row(rec: PredictionRecord) -> dict[str, Any]:
         return {
             "request_id": str(rec.request_id),
             "model": str(rec.model),
-            "version": int(rec.version) if str(rec.version).isdigit() else -1,
+            "version": int(rec.version) if is_version_number(str(rec.version)) else -1,
             "timestamp": rec.timestamp if isinstance(rec.timestamp, datetime) else _now(),
             "inputs": json.dumps(rec.inputs, default=repr),
             "features": json.dumps(rec.features, default=repr),

@@ -1,10 +1,13 @@
 """Models in memory, serverless-style: loaded on first use, unloaded when idle or when the
 memory cap needs room (least recently used first). Many models share one process.
 
-Aliases are resolved through the registry and cached for ``alias_ttl`` seconds (a promotion
-through this server's management API takes effect at once; one made elsewhere within the TTL).
-Loading never blocks requests for other models, and a model being replaced keeps answering
-until the new one is ready (hot swap).
+Aliases are resolved through the registry and cached: a promotion through this server's
+management API takes effect at once; one made elsewhere about ``alias_ttl`` seconds later, when
+a request finds the cached answer stale, keeps using it, and has a background thread ask the
+registry again (stale-while-revalidate: no request waits for the registry once a model is in
+use). Loading never blocks requests for other models, and a model being replaced keeps
+answering until the new one is ready (hot swap). :meth:`ModelManager.peek` answers only from
+memory, for callers on the event loop.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atlas.core.errors import NotFoundError
+from atlas.core.names import is_version_number
 from atlas.registry import LoadedModel, ModelRegistry
+from atlas.serve.refresh import Refresher
 
 
 @dataclass
@@ -46,7 +52,7 @@ class ModelManager:
         self._entries: dict[tuple[str, int], Entry] = {}
         self._aliases: dict[tuple[str, str], tuple[int, float]] = {}
         self._loading: dict[tuple[str, int], threading.Lock] = {}
-        self._refreshing: set[tuple[str, str]] = set()
+        self._refresher = Refresher("aliases")
         self._lock = threading.Lock()
         self.loads = 0
         self.unloads = 0
@@ -54,26 +60,33 @@ class ModelManager:
 
     # -- resolution ----------------------------------------------------------------------
     def resolve(self, name: str, ref: str | int | None = None) -> int:
-        """The version number ``ref`` (version, alias, ``latest`` or None) points at now."""
-        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        """The version number ``ref`` (version, alias, ``latest`` or None) points at now; asks
+        the registry only the first time (later, a stale answer is refreshed in the
+        background)."""
+        version = self._cached(name, ref)
+        return self._ask((name, str(ref or ""))) if version is None else version
+
+    def _cached(self, name: str, ref: str | int | None) -> int | None:
+        if isinstance(ref, int) or (isinstance(ref, str) and is_version_number(ref)):
             return int(ref)
         key = (name, ref or "")
         hit = self._aliases.get(key)
-        now = time.monotonic()
-        if hit is not None and now - hit[1] < self.alias_ttl:
-            return hit[0]
-        if hit is not None:  # stale: one thread asks the registry, the others keep the old answer
-            with self._lock:
-                if key in self._refreshing:
-                    return hit[0]
-                self._refreshing.add(key)
-        try:
-            version = self.registry.get(name, ref).version
-            self._aliases[key] = (version, time.monotonic())
-        finally:
-            with self._lock:
-                self._refreshing.discard(key)
+        if hit is None or self.alias_ttl <= 0:  # a TTL of 0: ask the registry every time
+            return None
+        if time.monotonic() - hit[1] >= self.alias_ttl:
+            self._refresher.later(key, lambda: self._refresh(key))
+        return hit[0]
+
+    def _ask(self, key: tuple[str, str]) -> int:
+        version = self.registry.get(key[0], key[1] or None).version
+        self._aliases[key] = (version, time.monotonic())
         return version
+
+    def _refresh(self, key: tuple[str, str]) -> None:
+        try:
+            self._ask(key)
+        except NotFoundError:  # the alias is gone: the next request asks (and gets a 404)
+            self._aliases.pop(key, None)
 
     def forget_aliases(self, name: str | None = None) -> None:
         """Drop cached alias resolutions (after a promotion or rollback)."""
@@ -82,6 +95,15 @@ class ModelManager:
                 del self._aliases[key]
 
     # -- loading -------------------------------------------------------------------------
+    def peek(self, name: str, ref: str | int | None = None) -> LoadedModel | None:
+        """The model if ``ref`` is already resolved and loaded, without any I/O; else None."""
+        version = self._cached(name, ref)
+        entry = None if version is None else self._entries.get((name, version))
+        if entry is None:
+            return None
+        entry.last_used = time.monotonic()
+        return entry.model
+
     def get(self, name: str, ref: str | int | None = None) -> LoadedModel:
         version = self.resolve(name, ref)
         entry = self._entries.get((name, version))

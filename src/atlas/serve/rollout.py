@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from atlas.core.database import Database
 from atlas.core.schema import RolloutRow, utcnow
+from atlas.serve.refresh import Refresher
 
 
 class RolloutPlan(BaseModel):
@@ -61,6 +62,7 @@ class Rollouts:
         self._read_at: dict[str, float] = {}
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
+        self._refresher = Refresher("rollouts")
         self.events: list[dict[str, Any]] = []
 
     def set(self, model: str, plan: RolloutPlan) -> None:
@@ -72,17 +74,31 @@ class Rollouts:
         self._event(model, "plan", plan.model_dump())
 
     def get(self, model: str) -> RolloutPlan | None:
-        if self.db is not None and time.monotonic() - self._read_at.get(model, -1e9) > self.ttl:
-            with self.db.session() as s:
-                row = s.get(RolloutRow, model)
-                plan = RolloutPlan.model_validate(row.plan) if row else None
-            with self._lock:
-                if plan is None:
-                    self._plans.pop(model, None)
-                else:
-                    self._plans[model] = plan
-                self._read_at[model] = time.monotonic()
+        """The model's plan; read from the database the first time, and afterwards refreshed
+        in the background once it is ``ttl`` old (the caller never waits for it again)."""
+        if self.db is not None:
+            read_at = self._read_at.get(model)
+            if read_at is None or self.ttl <= 0:  # a TTL of 0: read every time
+                self._read(model)
+            elif time.monotonic() - read_at > self.ttl:
+                self._refresher.later(model, lambda: self._read(model))
         return self._plans.get(model)
+
+    def known(self, model: str) -> bool:
+        """Whether :meth:`get` answers from memory (no database read needed)."""
+        return self.db is None or (self.ttl > 0 and model in self._read_at)
+
+    def _read(self, model: str) -> None:
+        assert self.db is not None
+        with self.db.session() as s:
+            row = s.get(RolloutRow, model)
+            plan = RolloutPlan.model_validate(row.plan) if row else None
+        with self._lock:
+            if plan is None:
+                self._plans.pop(model, None)
+            else:
+                self._plans[model] = plan
+            self._read_at[model] = time.monotonic()
 
     def _store(self, model: str, plan: RolloutPlan) -> None:
         if self.db is None:

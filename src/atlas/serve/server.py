@@ -221,41 +221,39 @@ def create_app(
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     # -- v2 inference -------------------------------------------------------------------
-    def _v2_columns(
+    async def _v2_columns(
         name: str, ref: str | None, body: protocol.InferenceRequest
     ) -> tuple[dict[str, list[Any]], int]:
-        manifest = models.get(name, ref).manifest
-        columns, rows = protocol.to_columns(body, manifest, partial=enricher.applies_to(name))
+        model = models.peek(name, ref)
+        if model is None:
+            model = await run_in_threadpool(models.get, name, ref)
+        columns, rows = protocol.to_columns(body, model.manifest, partial=enricher.applies_to(name))
         if rows > cfg.max_records:
             raise AtlasError(f"{rows} rows in one request; at most {cfg.max_records}.")
         return columns, rows
 
-    def _v2_plain(name: str, ref: str | None, body: protocol.InferenceRequest) -> Any:
-        columns, _ = _v2_columns(name, ref, body)
+    async def _infer(name: str, ref: str | None, body: protocol.InferenceRequest) -> Response:
+        columns, rows = await _v2_columns(name, ref, body)
+        await service.prepare(name)
         sticky = sticky_key(service, name, columns)
-        return service.predict(name, ref, columns, "v2", body.id, sticky)
-
-    async def _infer(name: str, ref: str | None, body: protocol.InferenceRequest) -> Any:
-        if not enricher.applies_to(name):  # one hop to the thread pool, not two
-            result = await run_in_threadpool(_v2_plain, name, ref, body)
-        else:
-            columns, rows = await run_in_threadpool(_v2_columns, name, ref, body)
-            sticky = sticky_key(service, name, columns)
+        data: Any = columns
+        flags = None
+        if enricher.applies_to(name):
             data, flags = await enricher.enrich(name, rows_of(columns, rows))
-            result = await run_in_threadpool(
-                service.predict, name, ref, data, "v2", body.id, sticky, flags
-            )
-        return protocol.to_response(
+        result = await service.predict(name, ref, data, "v2", body.id, sticky, flags)
+        answer = protocol.to_response(
             result.model.manifest, result.raw, result.labels, body.id or result.request_id
         )
+        # a Response skips FastAPI's second validation of the (already typed) answer
+        return JSONResponse(answer.model_dump(mode="json"))
 
     @app.post("/v2/models/{name}/infer", response_model=protocol.InferenceResponse)
-    async def v2_infer(name: str, body: protocol.InferenceRequest) -> Any:
+    async def v2_infer(name: str, body: protocol.InferenceRequest) -> Response:
         """Infer with the production version (the newest if none), or the canary's share."""
         return await _infer(name, None, body)
 
     @app.post("/v2/models/{name}/versions/{ref}/infer", response_model=protocol.InferenceResponse)
-    async def v2_infer_version(name: str, ref: str, body: protocol.InferenceRequest) -> Any:
+    async def v2_infer_version(name: str, ref: str, body: protocol.InferenceRequest) -> Response:
         return await _infer(name, ref, body)
 
     # -- v1 records API -----------------------------------------------------------------
@@ -288,32 +286,32 @@ def create_app(
             }
         )
 
-    async def _predict(name: str, ref: str | None, body: PredictRequest) -> PredictResponse:
+    async def _predict(name: str, ref: str | None, body: PredictRequest) -> Response:
         if len(body.records) > cfg.max_records:
             raise AtlasError(f"{len(body.records)} records; at most {cfg.max_records}.")
+        await service.prepare(name)
         sticky = sticky_key(service, name, body.records)
         records: list[dict[str, Any]] = body.records
         flags = None
         if enricher.applies_to(name):
             records, flags = await enricher.enrich(name, records)
-        result = await run_in_threadpool(
-            service.predict, name, ref, records, "v1", body.request_id, sticky, flags
-        )
-        predictions = result.model.answers(result.raw, result.labels)
-        return PredictResponse(
-            model=name,
-            version=result.model.version,
-            request_id=result.request_id,
-            predictions=predictions,
+        result = await service.predict(name, ref, records, "v1", body.request_id, sticky, flags)
+        return JSONResponse(
+            {
+                "model": name,
+                "version": result.model.version,
+                "request_id": result.request_id,
+                "predictions": result.model.answers(result.raw, result.labels),
+            }
         )
 
     @app.post("/v1/models/{name}:predict", response_model=PredictResponse)
-    async def predict(name: str, body: PredictRequest) -> PredictResponse:
+    async def predict(name: str, body: PredictRequest) -> Response:
         """Predict with the production version (the newest if none), or the canary's share."""
         return await _predict(name, None, body)
 
     @app.post("/v1/models/{name}/versions/{ref}:predict", response_model=PredictResponse)
-    async def predict_version(name: str, ref: str, body: PredictRequest) -> PredictResponse:
+    async def predict_version(name: str, ref: str, body: PredictRequest) -> Response:
         """Predict with a version number or an alias."""
         return await _predict(name, ref, body)
 

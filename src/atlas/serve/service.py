@@ -1,5 +1,6 @@
 """One prediction, end to end: pick the version (alias, canary), predict, measure, mirror to
-the shadow, and hand the event to the feedback hooks. Both HTTP protocols call this."""
+the shadow, and hand the event to the feedback hooks. Both HTTP protocols call this, on the
+event loop."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from starlette.concurrency import run_in_threadpool
 
 from atlas.core.errors import AtlasError
 from atlas.core.logging import get_logger
@@ -72,7 +74,7 @@ class PredictionService:
         self._batchers: dict[tuple[str, int], Batcher] = {}
         self._shadow = ThreadPoolExecutor(max_workers=2, thread_name_prefix="atlas-shadow")
 
-    def predict(
+    async def predict(
         self,
         name: str,
         ref: str | None,
@@ -82,6 +84,9 @@ class PredictionService:
         sticky_key: str | None = None,
         flags: list[dict[str, Any]] | None = None,
     ) -> Prediction:
+        """Runs on the event loop: a model in use answers from memory (micro-batched with the
+        requests that arrived with it); reading the registry, loading a model and predicting a
+        large request go to a worker thread."""
         with self._lock:
             if self._in_flight >= self.max_in_flight:
                 self.metrics.rejected.inc()
@@ -91,20 +96,17 @@ class PredictionService:
         began = time.perf_counter()
         role, version_label = "pinned", str(ref)
         try:
-            if ref is None:
-                canary, role = self.rollouts.choose(name, sticky_key)
-                ref = str(canary) if canary is not None else None
-            loads = self.models.loads
-            model = self.models.get(name, ref)
-            if self.models.loads != loads:
-                self.metrics.cold_start.labels(name).observe(self.models.cold_starts[-1])
-                self.metrics.loaded.set(len(self.models.loaded()))
+            picked = self._pick(name, ref, sticky_key, io=False)
+            if picked is None:  # first use: read the registry, load the model, off the loop
+                picked = await run_in_threadpool(self._pick, name, ref, sticky_key, True)
+            assert picked is not None
+            model, role = picked
             version_label = str(model.version)
             shaped = _as_columns(columns)
-            if shaped is None:  # records with differing fields: predict alone (clear errors)
-                raw = model.raw(columns)
-            else:
-                raw = self._batcher(name, model.version).run(model.raw, *shaped)
+            if shaped is not None and shaped[1] <= self.max_batch_rows:
+                raw = await self._batcher(name, model.version).run(model.raw, *shaped)
+            else:  # large, or records with differing fields (alone: clear errors)
+                raw = await run_in_threadpool(model.raw, columns)
             labels = model.labels(raw)
         except AtlasError:
             self.metrics.requests.labels(name, version_label, protocol, "4xx").inc()
@@ -142,12 +144,37 @@ class PredictionService:
         self._mirror(name, model.version, columns, rid)
         return Prediction(model, raw, labels, rid, role)
 
+    async def prepare(self, name: str) -> None:
+        """Read the model's rollout plan off the loop the first time (sticky keys need it)."""
+        if not self.rollouts.known(name):
+            await run_in_threadpool(self.rollouts.get, name)
+
+    def _pick(
+        self, name: str, ref: str | None, sticky_key: str | None, io: bool
+    ) -> tuple[LoadedModel, str] | None:
+        """The model that answers (the canary's share goes to the canary) and its role; with
+        ``io=False`` only from memory (None when that is not enough)."""
+        role = "pinned"
+        if ref is None:
+            if not io and not self.rollouts.known(name):
+                return None
+            self.rollouts.get(name)
+            canary, role = self.rollouts.choose(name, sticky_key)
+            ref = str(canary) if canary is not None else None
+        if not io:
+            model = self.models.peek(name, ref)
+            return None if model is None else (model, role)
+        loads = self.models.loads
+        model = self.models.get(name, ref)
+        if self.models.loads != loads:
+            self.metrics.cold_start.labels(name).observe(self.models.cold_starts[-1])
+            self.metrics.loaded.set(len(self.models.loaded()))
+        return model, role
+
     def _batcher(self, name: str, version: int) -> Batcher:
-        key = (name, version)
-        batcher = self._batchers.get(key)
-        if batcher is None:
-            with self._lock:
-                batcher = self._batchers.setdefault(key, Batcher(self.max_batch_rows))
+        batcher = self._batchers.get((name, version))
+        if batcher is None:  # on the event loop: no other thread creates batchers
+            batcher = self._batchers[(name, version)] = Batcher(self.max_batch_rows)
         return batcher
 
     def batching_stats(self) -> dict[str, dict[str, int]]:

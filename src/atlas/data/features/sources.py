@@ -6,6 +6,7 @@ from pathlib import Path
 
 from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.errors import InvalidInputError
+from atlas.core.names import is_version_number
 from atlas.core.settings import Settings
 from atlas.data.datasets import DatasetStore
 from atlas.data.features.definitions import Entity, FeatureView
@@ -30,7 +31,7 @@ class Sources:
         if source.startswith("dataset:"):
             name, _, version = source[len("dataset:") :].partition("@")
             datasets = DatasetStore(self.registry.db, open_artifacts(self.settings.artifacts_url))
-            dv = datasets.get(name, int(version) if version.isdigit() else None)
+            dv = datasets.get(name, int(version) if is_version_number(version) else None)
             label = f"dataset {name!r} v{dv.version} (source of {view.name!r})"
             return (datasets.artifacts.path(dv.uri),), label
         path = Path(source).expanduser()
