@@ -371,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
         meta = {**meta, **new_meta, "scale": label, "seed": args.seed}
         meta["when"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         meta["machine"] = f"{os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB"
+        # the raw results first: a report that fails must not lose the runs
+        path.write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str))
     summary = summarize(results, meta)
     write_outputs(summary, results, path)
     print(f"results: {path} and {path.with_suffix('.csv')}")
