@@ -74,14 +74,14 @@ def admin_router(service: PredictionService, token: str | None) -> APIRouter:
     def promote(name: str, body: Promote) -> dict[str, Any]:
         models.get(name, body.version)  # load first: the switch is instant, no request fails
         move = registry.promote(name, body.version, body.alias)
-        models.forget_aliases(name)
+        models.refresh_aliases(name)
         return move.__dict__
 
     @router.post("/models/{name}/rollback")
     def rollback(name: str, body: Rollback) -> dict[str, Any]:
         move = registry.rollback(name, body.alias)
         models.get(name, move.to_version)
-        models.forget_aliases(name)
+        models.refresh_aliases(name)
         return move.__dict__
 
     @router.put("/models/{name}/rollout")

@@ -88,11 +88,11 @@ class ModelManager:
         except NotFoundError:  # the alias is gone: the next request asks (and gets a 404)
             self._aliases.pop(key, None)
 
-    def forget_aliases(self, name: str | None = None) -> None:
-        """Drop cached alias resolutions (after a promotion or rollback)."""
-        with self._lock:
-            for key in [k for k in self._aliases if name is None or k[0] == name]:
-                del self._aliases[key]
+    def refresh_aliases(self, name: str) -> None:
+        """Ask the registry again, now, for every cached alias of ``name`` (after a promotion
+        or rollback made here): requests keep answering from memory, with the new version."""
+        for key in [k for k in list(self._aliases) if k[0] == name]:
+            self._refresh(key)
 
     # -- loading -------------------------------------------------------------------------
     def peek(self, name: str, ref: str | int | None = None) -> LoadedModel | None:
