@@ -31,14 +31,17 @@ def build_application(config: dict[str, Any], feedback: bool, num_replicas: int)
         from atlas.core.settings import get_settings
         from atlas.registry import ModelRegistry
         from atlas.serve.feedback import FeedbackLog
+        from atlas.serve.runner import freeze_heap
         from atlas.serve.server import ServerConfig, create_app
 
         get_settings.cache_clear()
         settings = get_settings()
         log = FeedbackLog(settings.home / "feedback") if feedback else None
-        return create_app(
+        app = create_app(
             ModelRegistry.from_settings(settings), ServerConfig.model_validate(config), feedback=log
         )
+        freeze_heap()  # as in `atlas serve`: no full garbage collections over the libraries
+        return app
 
     deployment = serve.deployment(name="atlas", num_replicas=num_replicas)(
         serve.ingress(build_app)()
