@@ -102,10 +102,12 @@ def _open(stack: ExitStack, path: str, text: list[str]) -> pq.ParquetFile:
     source = local if isinstance(fs, LocalFileSystem) else stack.enter_context(fs.open(local))
     parquet = pq.ParquetFile(source, memory_map=isinstance(source, str))
     stack.callback(parquet.close)
-    names = set(parquet.schema_arrow.names)
+    names, meta = set(parquet.schema_arrow.names), parquet.metadata
     wanted = [c for c in text if c in names]
     if wanted:  # keep text dictionary-encoded: only the chosen values are ever decoded
-        parquet = pq.ParquetFile(source, memory_map=isinstance(source, str), read_dictionary=wanted)
+        parquet = pq.ParquetFile(
+            source, memory_map=isinstance(source, str), read_dictionary=wanted, metadata=meta
+        )
         stack.callback(parquet.close)
     return parquet
 
