@@ -183,6 +183,13 @@ def to_markdown(res: dict[str, Any]) -> str:
         out.append(
             f"Half peak: 64 connections with exponential think times offering "
             f"{half['target_rps']:.0f} req/s; achieved {half['rps']:.0f} req/s, p50 "
-            f"{half['p50_ms']:.2f} ms, p99 {half['p99_ms']:.2f} ms."
+            f"{half['p50_ms']:.2f} ms, p99 {half['p99_ms']:.2f} ms"
+            + (
+                f" (medians of {len(half['runs'])} runs; p99 per run: "
+                + ", ".join(f"{r['p99_ms']:.2f}" for r in half["runs"])
+                + " ms)."
+                if half.get("runs")
+                else "."
+            )
         )
     return "\n".join(out) + "\n"

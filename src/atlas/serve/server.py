@@ -25,6 +25,7 @@ from atlas.registry.flavors import preload_flavors
 from atlas.serve import protocol
 from atlas.serve.admin import admin_router
 from atlas.serve.enrich import Enricher, ModelServing
+from atlas.serve.fast_routes import FastRoute, FastRoutes
 from atlas.serve.feedback import FeedbackLog
 from atlas.serve.metrics import ServerMetrics
 from atlas.serve.models import ModelManager
@@ -48,13 +49,7 @@ class BodyLimit:
             for key, value in scope["headers"]:
                 if key == b"content-length":
                     if not value.isdigit() or int(value) > self.max_bytes:
-                        response = _error(
-                            413,
-                            "PayloadTooLarge",
-                            f"The body is over {self.max_bytes} bytes.",
-                            "Send fewer records per request.",
-                        )
-                        await response(scope, receive, send)
+                        await _too_large(self.max_bytes)(scope, receive, send)
                         return
                     break
         await self.app(scope, receive, send)
@@ -107,6 +102,34 @@ def _error(
     )
 
 
+def _too_large(max_bytes: int) -> JSONResponse:
+    return _error(
+        413,
+        "PayloadTooLarge",
+        f"The body is over {max_bytes} bytes.",
+        "Send fewer records per request.",
+    )
+
+
+def _overloaded() -> JSONResponse:
+    return _error(
+        503,
+        "Overloaded",
+        "Too many requests in flight.",
+        "Retry after the delay in Retry-After.",
+        {"Retry-After": "1"},
+    )
+
+
+def _handled(exc: Exception) -> JSONResponse | None:
+    """The answer to an error a request handler raised (None: not one of ours, a 500)."""
+    if isinstance(exc, AtlasError):
+        return _error(exc.http_status, type(exc).__name__, exc.message, exc.hint)
+    if isinstance(exc, Overloaded):
+        return _overloaded()
+    return None
+
+
 def create_app(
     registry: ModelRegistry | None = None,
     config: ServerConfig | None = None,
@@ -153,24 +176,16 @@ def create_app(
             503: {"model": ErrorBody},
         },
     )
-    app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
     app.state.service = service
     app.state.config = cfg
     app.include_router(admin_router(service, cfg.admin_token))
 
     @app.exception_handler(AtlasError)
-    async def atlas_error(_request: Request, exc: AtlasError) -> JSONResponse:
-        return _error(exc.http_status, type(exc).__name__, exc.message, exc.hint)
-
     @app.exception_handler(Overloaded)
-    async def overloaded(_request: Request, _exc: Overloaded) -> JSONResponse:
-        return _error(
-            503,
-            "Overloaded",
-            "Too many requests in flight.",
-            "Retry after the delay in Retry-After.",
-            {"Retry-After": "1"},
-        )
+    async def handled(_request: Request, exc: Exception) -> JSONResponse:
+        response = _handled(exc)
+        assert response is not None
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -315,4 +330,25 @@ def create_app(
         """Predict with a version number or an alias."""
         return await _predict(name, ref, body)
 
+    async def _predict_latest(name: str, body: PredictRequest) -> Response:
+        return await _predict(name, None, body)
+
+    async def _infer_latest(name: str, body: protocol.InferenceRequest) -> Response:
+        return await _infer(name, None, body)
+
+    # the same handlers, for well-formed requests, without FastAPI's per-request layers
+    fast = [
+        FastRoute("/v1/models/{name}:predict", PredictRequest, _predict_latest),
+        FastRoute("/v1/models/{name}/versions/{ref}:predict", PredictRequest, _predict),
+        FastRoute("/v2/models/{name}/infer", protocol.InferenceRequest, _infer_latest),
+        FastRoute("/v2/models/{name}/versions/{ref}/infer", protocol.InferenceRequest, _infer),
+    ]
+    app.add_middleware(
+        FastRoutes,
+        routes=fast,
+        max_bytes=cfg.max_body_bytes,
+        on_error=_handled,
+        too_large=lambda: _too_large(cfg.max_body_bytes),
+    )
+    app.add_middleware(BodyLimit, max_bytes=cfg.max_body_bytes)
     return app
