@@ -1,11 +1,12 @@
 """ATLAS's inference server against `mlflow models serve` on the same LightGBM model.
 
 Train ATLAS on ../shared/data/tabular/default_credit_card_taiwan.csv (LightGBM only,
-``--train-budget`` s), register it twice (v1, v2), export the package as an MLflow pyfunc
-(bench/serving_mlflow.py, venv by bench/setup_mlflow.sh) and check both give the same
-probabilities. Servers on ``--server-core``, wrk on ``--load-core`` (1 thread, keep-alive,
-single-row JSON); per ``--concurrency`` level, interleaved (repeat, level, system): req/s, p50,
-p99, errors, server CPU per request of
+``--train-budget`` s; ``--model single``, the default: one booster; ``--model ensemble``: the
+AutoML's default weighted ensemble of cross-validation boosters), register it twice (v1, v2),
+export the package as an MLflow pyfunc (bench/serving_mlflow.py, venv by bench/setup_mlflow.sh)
+and check both give the same probabilities. Servers on ``--server-core``, wrk on
+``--load-core`` (1 thread, keep-alive, single-row JSON); per ``--concurrency`` level,
+interleaved (repeat, level, system): req/s, p50, p99, errors, server CPU per request of
 
 - atlas            ``atlas serve --no-feedback``, POST /v1/models/{name}:predict
 - atlas-v2         the same server, POST /v2/models/{name}/infer (Open Inference Protocol)
@@ -18,6 +19,7 @@ peak (Poisson think times), failures while v2/v1 are promoted under load, and co
 
     .venv/bin/python bench/serving.py --duration 3 --concurrency 1,8 --repeats 1   # smoke
     .venv/bin/python bench/serving.py                  # full: 1,4,16,64 x 10 s x 3
+    .venv/bin/python bench/serving.py --model ensemble --tag full   # the 15-booster case
     .venv/bin/python bench/serving.py --report bench/results/serving-TAG.json --markdown T.md
 """
 
@@ -363,8 +365,8 @@ def main() -> None:
     p.add_argument(
         "--model",
         choices=sorted(sm.KINDS),
-        default="ensemble",
-        help="ATLAS's default output (an ensemble of CV boosters) or one LightGBM booster.",
+        default="single",
+        help="One LightGBM booster, or AutoML's default output (an ensemble of CV boosters).",
     )
     p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--home", type=Path, help="ATLAS_HOME to reuse (trains once into it).")
