@@ -3,6 +3,9 @@ real server answers the same through them as through FastAPI."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -81,6 +84,35 @@ def test_anything_unusual_goes_to_fastapi(client) -> None:
     # other methods and paths
     assert client.get("/items/a:go").status_code == 405
     assert client.post("/items/a/b:go", json={"x": 1}).status_code == 404
+
+
+def test_behind_a_path_prefix_the_fast_route_still_matches() -> None:
+    """uvicorn ``--root-path /api``: the scope's path carries the prefix, as does root_path."""
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b'{"x": 4}', "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/items/a:go",
+        "raw_path": b"/api/items/a:go",
+        "root_path": "/api",
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json")],
+        "server": ("testserver", 80),
+        "client": ("testclient", 5000),
+    }
+    asyncio.run(_app()(scope, receive, send))
+    assert sent[0]["status"] == 200
+    assert json.loads(sent[1]["body"]) == {"via": "fast", "name": "a", "x": 4}
 
 
 def test_handler_errors_use_the_apps_handlers(client) -> None:

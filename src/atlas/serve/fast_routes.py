@@ -90,7 +90,9 @@ class FastRoutes:
     def _match(self, scope: Any) -> tuple[dict[str, str], FastRoute] | None:
         if scope["type"] != "http" or scope["method"] != "POST":
             return None
-        path = scope["path"]
+        path, root = scope["path"], scope.get("root_path", "")
+        if root and path.startswith(root):  # behind a proxy's prefix: match as Starlette does
+            path = path[len(root) :]
         for pattern, route in self.routes:
             found = pattern.match(path)
             if found is not None:
