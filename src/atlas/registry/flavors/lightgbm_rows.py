@@ -85,6 +85,9 @@ def row_predictor(booster: lgb.Booster) -> Callable[[np.ndarray], np.ndarray] | 
     # a typed prototype on the same C function (ctypes then takes plain addresses) that leaves
     # the package's own function object as it is
     address = ctypes.cast(lib.LGBM_BoosterPredictForMatSingleRowFast, ctypes.c_void_p).value
+    if address is None:  # not a real function: keep Booster.predict
+        lib.LGBM_FastConfigFree(config)
+        return None
     predict_row = _PROTOTYPE(address)
     int64_p = ctypes.byref
 
