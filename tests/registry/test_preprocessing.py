@@ -73,3 +73,35 @@ def test_wrong_type_is_named(frame: pd.DataFrame) -> None:
     record = {"amount": "lots", "count": 1, "flag": True, "region": "north", "opened": None}
     with pytest.raises(InvalidInputError, match="Field 'amount' must be a number, got 'lots'"):
         prep.transform([record])
+
+
+def _columns(records: list[dict]) -> dict[str, list]:
+    return {k: [r[k] for r in records] for k in records[0]}
+
+
+def test_columns_equal_records(frame: pd.DataFrame) -> None:
+    """The served shape (column -> values, numbers converted as one block) gives what records
+    and frames give, missing values, infinities and unseen categories included."""
+    prep = TabularPreprocessor.fit(frame)
+    records = [
+        {"amount": float("-inf"), "count": 7, "flag": False, "region": "mars", "opened": None},
+        {"amount": None, "count": 2, "flag": True, "region": "south", "opened": "2024-06-01"},
+        {"amount": 3.25, "count": None, "flag": None, "region": None, "opened": "2025-01-01"},
+    ]
+    from_columns = prep.transform(_columns(records))
+    np.testing.assert_array_equal(from_columns, prep.transform(records))
+    assert np.isnan(from_columns[0, 0]) and from_columns[0, 1] == 7.0
+    assert np.isnan(from_columns[2, 1]) and np.isnan(from_columns[2, 2])
+    empty = prep.transform({k: [] for k in records[0]})
+    assert empty.shape == (0, 5)
+
+
+@pytest.mark.parametrize("bad", ["lots", [5], {"k": 1}])
+def test_wrong_type_is_named_in_every_shape(frame: pd.DataFrame, bad: object) -> None:
+    prep = TabularPreprocessor.fit(frame)
+    good = {"amount": 1.0, "count": 1, "flag": True, "region": "north", "opened": None}
+    record = {**good, "count": bad}
+    for rows in ([record], [good, record]):  # one row: a list field is not a ragged array
+        for data in (rows, _columns(rows)):
+            with pytest.raises(InvalidInputError, match="Field 'count' must be a number, got"):
+                prep.transform(data)
