@@ -104,32 +104,27 @@ class TabularPreprocessor:
                     f"Input lacks the field(s) {missing}.",
                     hint=f"The model expects: {self.feature_names}.",
                 )
-            get = data.__getitem__
-            n = len(data)
-        else:
-            n = len(data)
-            for i, rec in enumerate(data):
-                if not isinstance(rec, Mapping):
-                    raise InvalidInputError(f"Record {i} is not an object of field: value pairs.")
-                missing = [c.name for c in self.columns if c.name not in rec]
-                if missing:
-                    raise InvalidInputError(
-                        f"Record {i} lacks the field(s) {missing}.",
-                        hint=f"The model expects: {self.feature_names}.",
-                    )
-
-            def get(name: str) -> list[Any]:
-                return [rec[name] for rec in data]
-
-        out = np.empty((n, len(self.columns)), dtype=np.float64)
-        for j, col in enumerate(self.columns):
-            out[:, j] = self._encode(col, get(col.name))
-        return out
+            out = np.empty((len(data), len(self.columns)), dtype=np.float64)
+            for j, col in enumerate(self.columns):  # column by column: pandas is vectorized
+                out[:, j] = self._encode(col, data[col.name])
+            return out
+        for i, rec in enumerate(data):
+            if not isinstance(rec, Mapping):
+                raise InvalidInputError(f"Record {i} is not an object of field: value pairs.")
+            missing = [c.name for c in self.columns if c.name not in rec]
+            if missing:
+                raise InvalidInputError(
+                    f"Record {i} lacks the field(s) {missing}.",
+                    hint=f"The model expects: {self.feature_names}.",
+                )
+        columns = {c.name: [rec[c.name] for rec in data] for c in self.columns}
+        return self._from_columns(columns, len(data))
 
     def _from_columns(self, data: Columns, n: int) -> np.ndarray:
-        """The served case (a mapping of column -> values): the numeric columns converted as one
-        block (a one-row request would otherwise spend most of its preprocessing on per-column
-        numpy calls); a column that fails is converted alone, for the error naming it."""
+        """Columns of Python values (what a server receives): the numeric columns converted as
+        one block (a one-row request would otherwise spend most of its preprocessing on
+        per-column numpy calls); a column that fails is converted alone, for the error naming
+        it."""
         out = np.empty((n, len(self.columns)), dtype=np.float64)
         if self._numeric:
             cols = [self.columns[j] for j in self._numeric]
