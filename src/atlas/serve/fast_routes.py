@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 Handler = Callable[..., Awaitable[Response]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
@@ -39,8 +40,8 @@ class FastRoute:
     handler: Handler
 
     def pattern(self) -> re.Pattern[str]:
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
-        return re.compile(f"^{regex}$")
+        """The path's regular expression, as Starlette compiles the same template."""
+        return compile_path(self.path)[0]
 
 
 class FastRoutes:

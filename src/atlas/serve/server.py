@@ -330,18 +330,14 @@ def create_app(
         """Predict with a version number or an alias."""
         return await _predict(name, ref, body)
 
-    async def _predict_latest(name: str, body: PredictRequest) -> Response:
-        return await _predict(name, None, body)
-
-    async def _infer_latest(name: str, body: protocol.InferenceRequest) -> Response:
-        return await _infer(name, None, body)
-
-    # the same handlers, for well-formed requests, without FastAPI's per-request layers
+    # the same endpoints, for well-formed requests, without FastAPI's per-request layers
     fast = [
-        FastRoute("/v1/models/{name}:predict", PredictRequest, _predict_latest),
-        FastRoute("/v1/models/{name}/versions/{ref}:predict", PredictRequest, _predict),
-        FastRoute("/v2/models/{name}/infer", protocol.InferenceRequest, _infer_latest),
-        FastRoute("/v2/models/{name}/versions/{ref}/infer", protocol.InferenceRequest, _infer),
+        FastRoute("/v1/models/{name}:predict", PredictRequest, predict),
+        FastRoute("/v1/models/{name}/versions/{ref}:predict", PredictRequest, predict_version),
+        FastRoute("/v2/models/{name}/infer", protocol.InferenceRequest, v2_infer),
+        FastRoute(
+            "/v2/models/{name}/versions/{ref}/infer", protocol.InferenceRequest, v2_infer_version
+        ),
     ]
     app.add_middleware(
         FastRoutes,

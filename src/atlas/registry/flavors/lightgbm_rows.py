@@ -89,7 +89,6 @@ def row_predictor(booster: lgb.Booster) -> Callable[[np.ndarray], np.ndarray] | 
         lib.LGBM_FastConfigFree(config)
         return None
     predict_row = _PROTOTYPE(address)
-    int64_p = ctypes.byref
 
     def predict(row: np.ndarray) -> np.ndarray:
         if row.shape != (ncol,) or row.dtype != np.float64 or not row.flags.c_contiguous:
@@ -98,9 +97,7 @@ def row_predictor(booster: lgb.Booster) -> Callable[[np.ndarray], np.ndarray] | 
                 raise ValueError(f"the model expects {ncol} features, got a row of {row.shape}.")
         out = np.empty(width, dtype=np.float64)
         written = ctypes.c_int64()
-        code = predict_row(config, row.ctypes.data, int64_p(written), out.ctypes.data)
-        if code != 0:
-            _check(code, lib)
+        _check(predict_row(config, row.ctypes.data, ctypes.byref(written), out.ctypes.data), lib)
         return out
 
     # The config points into the booster: keep the booster alive as long as the function.
