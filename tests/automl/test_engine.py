@@ -96,8 +96,10 @@ def test_hung_and_crashing_learners_do_not_stop_the_search(credit, extra_learner
 
 def test_memory_limit_kills_the_hog_not_the_machine(credit, extra_learners) -> None:
     x, y = credit
+    # 12 s: the three hog trials run one after the other before `linear` gets its turn, and on
+    # a loaded 2-core machine 8 s once left no room for a linear trial to finish
     model = AutoClassifier(
-        time_budget=8, n_jobs=1, learners=["hungry", "linear"], memory_limit="600MB"
+        time_budget=12, n_jobs=1, learners=["hungry", "linear"], memory_limit="600MB"
     ).fit(x, y)
     board = model.leaderboard_
     hungry = board[board["learner"] == "hungry"]
