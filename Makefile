@@ -4,7 +4,7 @@ LINT_PATHS := $(wildcard src tests bench)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-DEMO_DATA ?= ../shared/data/tabular/credit-g.csv
+DEMO_DATA ?=
 DEMO_BUDGET ?= 60
 
 .PHONY: venv demo test lint format typecheck bench clean
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/atlas demo --data $(DEMO_DATA) --budget $(DEMO_BUDGET)
+	$(BIN)/atlas demo $(if $(DEMO_DATA),--data $(DEMO_DATA)) --budget $(DEMO_BUDGET)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

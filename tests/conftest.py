@@ -24,13 +24,13 @@ from sklearn.preprocessing import StandardScaler
 
 from atlas.core import database
 from atlas.core.settings import Settings, get_settings
+from atlas.data.samples import load_sample, sample_path
 from atlas.registry import PackageDraft, TabularPreprocessor
 
 PG_ADMIN = os.environ.get(
     "ATLAS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-CREDIT_G = SHARED / "tabular" / "credit-g.csv"
+CREDIT_G = sample_path("credit-g")  # shipped inside the package: a bare clone runs the tests
 
 
 def _admin() -> psycopg.Connection:
@@ -100,9 +100,7 @@ def sqlite_settings(make_settings) -> Settings:
 
 @pytest.fixture(scope="session")
 def credit_g() -> pd.DataFrame:
-    if not CREDIT_G.is_file():
-        pytest.fail(f"Test data missing: {CREDIT_G} (the shared/ folder beside the checkout).")
-    return pd.read_csv(CREDIT_G)
+    return load_sample("credit-g")
 
 
 def small_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:

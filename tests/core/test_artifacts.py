@@ -1,96 +1,20 @@
-"""Conformance suite of the artifact store: a local folder and fsspec's memory filesystem
-(the in-process stand-in for object storage such as S3)."""
+"""The artifact store's conformance suite (atlas.testing.artifacts) on a local folder and on
+fsspec's memory filesystem (the in-process stand-in for object storage such as S3)."""
 
 from __future__ import annotations
 
 import uuid
 from pathlib import Path
 
-import pytest
-
 from atlas.core.artifacts import ArtifactStore
-from atlas.core.errors import ConflictError, InvalidInputError, NotFoundError
+from atlas.testing.artifacts import ArtifactStoreConformance
 
 
-@pytest.fixture(params=["local", "memory"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> ArtifactStore:
-    if request.param == "local":
+class TestLocalFolder(ArtifactStoreConformance):
+    def make_store(self, tmp_path: Path) -> ArtifactStore:
         return ArtifactStore(str(tmp_path / "artifacts"))
-    return ArtifactStore(f"memory://atlas-test-{uuid.uuid4().hex}")
 
 
-def _tree(root: Path) -> Path:
-    (root / "learners" / "0").mkdir(parents=True)
-    (root / "model.json").write_text('{"a": 1}')
-    (root / "learners" / "0" / "model.txt").write_bytes(b"\x00\x01binary")
-    return root
-
-
-def test_bytes_round_trip(store: ArtifactStore) -> None:
-    store.write_bytes("datasets/d/abc.parquet", b"payload")
-    assert store.exists("datasets/d/abc.parquet")
-    assert store.read_bytes("datasets/d/abc.parquet") == b"payload"
-    with store.open("datasets/d/abc.parquet") as fh:
-        assert fh.read() == b"payload"
-    assert store.list("datasets/d") == ["abc.parquet"]
-
-
-def test_folder_round_trip(store: ArtifactStore, tmp_path: Path) -> None:
-    src = _tree(tmp_path / "src")
-    store.put_dir(src, "models/m/1")
-    assert store.list("models/m/1") == ["learners/0/model.txt", "model.json"]
-    out = store.get_dir("models/m/1", tmp_path / "out")
-    assert (out / "learners" / "0" / "model.txt").read_bytes() == b"\x00\x01binary"
-    assert (out / "model.json").read_text() == '{"a": 1}'
-
-
-def test_artifacts_are_immutable(store: ArtifactStore, tmp_path: Path) -> None:
-    src = _tree(tmp_path / "src")
-    store.put_dir(src, "models/m/1")
-    with pytest.raises(ConflictError):
-        store.put_dir(src, "models/m/1")
-
-
-def test_failed_upload_leaves_nothing(
-    store: ArtifactStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    src = _tree(tmp_path / "src")
-    calls = {"n": 0}
-    real_put = store.fs.put_file
-
-    def flaky_put(lpath: str, rpath: str, **kw: object) -> None:
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError("disk full")
-        real_put(lpath, rpath, **kw)
-
-    monkeypatch.setattr(store.fs, "put_file", flaky_put)
-    with pytest.raises(OSError, match="disk full"):
-        store.put_dir(src, "models/m/1")
-    assert not store.exists("models/m/1")
-    assert store.list("models/m") == []
-
-
-def test_delete_and_missing(store: ArtifactStore) -> None:
-    store.write_bytes("a/b", b"1")
-    store.delete("a")
-    assert not store.exists("a/b")
-    store.delete("a")  # deleting twice is fine
-    with pytest.raises(NotFoundError):
-        store.read_bytes("a/b")
-    with pytest.raises(NotFoundError):
-        store.get_dir("nothing/here", Path("/tmp/unused"))
-
-
-@pytest.mark.parametrize("key", ["../escape", "/abs", "a//b", "a/./b", ""])
-def test_bad_keys_are_refused(store: ArtifactStore, key: str) -> None:
-    with pytest.raises(InvalidInputError):
-        store.write_bytes(key, b"x")
-
-
-def test_uri_is_openable_by_fsspec(store: ArtifactStore) -> None:
-    import fsspec
-
-    store.write_bytes("x/y.bin", b"hello")
-    with fsspec.open(store.uri("x/y.bin"), "rb") as fh:
-        assert fh.read() == b"hello"
+class TestMemoryFilesystem(ArtifactStoreConformance):
+    def make_store(self, tmp_path: Path) -> ArtifactStore:
+        return ArtifactStore(f"memory://atlas-test-{uuid.uuid4().hex}")

@@ -1,69 +1,29 @@
-"""Conformance suite of the metadata database: runs on SQLite and on the real PostgreSQL."""
+"""The metadata database's conformance suite (atlas.testing.database) on SQLite and on the real
+PostgreSQL, and its error messages."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import inspect, select
 
 from atlas.core.database import Database, masked, open_database
 from atlas.core.errors import ConfigError, DatabaseUnavailableError
-from atlas.core.schema import DatasetRow, ModelRow
-
-TABLES = {
-    "atlas_datasets",
-    "atlas_models",
-    "atlas_model_versions",
-    "atlas_aliases",
-    "atlas_alias_events",
-    "atlas_runs",
-    "atlas_alembic_version",
-}
+from atlas.testing.database import DatabaseConformance
 
 
-def test_migrations_create_every_table(db_url: str) -> None:
-    db = open_database(db_url)
-    assert set(inspect(db.engine).get_table_names()) >= TABLES
-    assert db.current_revision() == db.head_revision()
+class TestSQLite(DatabaseConformance):
+    def make_url(self, tmp_path: Path) -> str:
+        return f"sqlite:///{tmp_path / 'meta' / 'atlas.db'}"
 
 
-def test_migrate_is_idempotent(db_url: str) -> None:
-    db = Database(db_url)
-    db.migrate()
-    db.migrate()
-    assert db.current_revision() == db.head_revision()
-    db.dispose()
+class TestPostgreSQL(DatabaseConformance):
+    @pytest.fixture(autouse=True)
+    def _database(self, pg_url: str) -> None:
+        self.pg_url = pg_url
 
-
-def test_session_commits_or_rolls_back_whole(db_url: str) -> None:
-    db = open_database(db_url)
-    with db.session() as s:
-        s.add(ModelRow(name="kept", task="binary"))
-    with pytest.raises(RuntimeError), db.session() as s:
-        s.add(ModelRow(name="lost", task="binary"))
-        s.flush()
-        raise RuntimeError("boom")
-    with db.session() as s:
-        assert s.scalars(select(ModelRow.name)).all() == ["kept"]
-
-
-def test_json_columns_round_trip(db_url: str) -> None:
-    db = open_database(db_url)
-    columns = [{"name": "a", "kind": "numeric", "min": 0.5}]
-    with db.session() as s:
-        s.add(
-            DatasetRow(
-                name="d",
-                version=1,
-                content_hash="x" * 64,
-                uri="u",
-                n_rows=1,
-                n_columns=1,
-                columns=columns,
-                source="test",
-            )
-        )
-    with db.session() as s:
-        assert s.scalar(select(DatasetRow.columns)) == columns
+    def make_url(self, tmp_path: Path) -> str:
+        return self.pg_url
 
 
 def test_unreachable_postgres_is_a_clear_error() -> None:

@@ -1,6 +1,7 @@
 import pandas as pd
 import pytest
 
+from atlas.apps.erasure import erase_entity_everywhere
 from atlas.automl import fit_dataset
 from atlas.data import DatasetStore, erase, erasures
 from tests.conftest import CREDIT_G
@@ -36,7 +37,7 @@ def test_erasure_names_models_to_retrain(sqlite_settings) -> None:
     fit_dataset(
         "credit", "target", "risk", n_trials=1, learners=["linear"], settings=sqlite_settings
     )
-    record = erase(store, "customer_id", "c7", reason="request")
+    record = erase_entity_everywhere("customer_id", "c7", "request", settings=sqlite_settings)
     assert record["affected"][0]["models_trained_on_it"] == [{"model": "risk", "version": 1}]
 
 
@@ -55,3 +56,91 @@ def test_failed_erasure_leaves_data_intact(settings, monkeypatch) -> None:
     assert after.content_hash == dv.content_hash and len(frame) == 1000
     assert store.artifacts.list("datasets/credit") == [dv.uri.rsplit("/", 1)[1]]
     assert erasures(store) == []
+
+
+def _files(store: DatasetStore, name: str) -> set[str]:
+    return {f"datasets/{name}/{f}" for f in store.artifacts.list(f"datasets/{name}")}
+
+
+def test_failure_between_two_datasets_changes_nothing(settings, monkeypatch) -> None:
+    """The second dataset fails after the first was rewritten: neither changes, no record."""
+    store = DatasetStore.from_settings(settings)
+    full, part = _frames()
+    v1, v2 = store.add(full, "credit"), store.add(part, "credit")
+    import atlas.data.erasure as module
+
+    calls = []
+
+    def profile_then_crash(frame):
+        calls.append(len(frame))
+        if len(calls) == 2:
+            raise RuntimeError("crash on the second version")
+        return module.profile.__wrapped__(frame)
+
+    profile_then_crash.__wrapped__ = module.profile  # type: ignore[attr-defined]
+    monkeypatch.setattr(module, "profile", profile_then_crash)
+    with pytest.raises(RuntimeError, match="second version"):
+        erase(store, "customer_id", "c5", reason="r")
+    assert len(calls) == 2  # the first version had been rewritten (its new file written)
+    for before in (v1, v2):
+        after, frame = store.load("credit", before.version)
+        assert after.content_hash == before.content_hash and len(frame) == before.n_rows
+    assert _files(store, "credit") == {v1.uri, v2.uri}  # the first's new file is gone again
+    assert erasures(store) == []
+
+
+def test_failure_at_commit_rolls_back_every_dataset(settings, monkeypatch) -> None:
+    """The record cannot be written: the switched versions roll back with it."""
+    store = DatasetStore.from_settings(settings)
+    full, part = _frames()
+    v1, v2 = store.add(full, "credit"), store.add(part, "credit")
+    import atlas.data.erasure as module
+
+    def no_record(*_args):
+        raise RuntimeError("record table unavailable")
+
+    monkeypatch.setattr(module, "_record", no_record)
+    with pytest.raises(RuntimeError, match="record table"):
+        erase(store, "customer_id", "c5", reason="r")
+    assert [dv.content_hash for dv in store.list_versions()] == [v1.content_hash, v2.content_hash]
+    assert _files(store, "credit") == {v1.uri, v2.uri}
+    assert erasures(store) == []
+
+
+def _sibling_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """v1 holds customer c5; v2 is v1 without c5: erasing c5 makes v1 byte-identical to v2."""
+    full = _frames()[0]
+    return full, full[full["customer_id"] != "c5"].reset_index(drop=True)
+
+
+def test_erasure_that_makes_a_version_identical_to_its_sibling(settings) -> None:
+    store = DatasetStore.from_settings(settings)
+    full, without = _sibling_frames()
+    v1, v2 = store.add(full, "credit"), store.add(without, "credit")
+    record = erase(store, "customer_id", "c5", reason="r")
+    assert [(a["version"], a["new_sha256"]) for a in record["affected"]] == [(1, v2.content_hash)]
+    one, two = store.get("credit", 1), store.get("credit", 2)
+    assert one.uri == two.uri == v2.uri  # both versions share the sibling's file
+    assert _files(store, "credit") == {v2.uri} and not store.artifacts.exists(v1.uri)
+    _, frame = store.load("credit", 1)
+    assert len(frame) == len(without)
+    assert store.add(without, "credit").version == 1  # same content: the oldest such version
+
+
+def test_failed_erasure_keeps_the_identical_siblings_file(settings, monkeypatch) -> None:
+    """Rolling back must not delete the sibling's live file that the erasure meant to reuse."""
+    store = DatasetStore.from_settings(settings)
+    full, without = _sibling_frames()
+    v1, v2 = store.add(full, "credit"), store.add(without, "credit")
+    import atlas.data.erasure as module
+
+    def no_record(*_args):
+        raise RuntimeError("crash before commit")
+
+    monkeypatch.setattr(module, "_record", no_record)
+    with pytest.raises(RuntimeError):
+        erase(store, "customer_id", "c5", reason="r")
+    assert _files(store, "credit") == {v1.uri, v2.uri}
+    for before in (v1, v2):
+        after, frame = store.load("credit", before.version)
+        assert after.uri == before.uri and len(frame) == before.n_rows

@@ -9,7 +9,9 @@ import yaml
 
 from atlas.cli.output import console, print_json, table
 from atlas.core.errors import InvalidInputError
-from atlas.data import DatasetStore, erase
+from atlas.data import DatasetStore
+from atlas.data.samples import DEMO_SAMPLE, SAMPLES, sample_bytes
+from atlas.registry.registry import ModelRegistry
 
 app = typer.Typer(help="Versioned datasets.", no_args_is_help=True)
 
@@ -65,7 +67,7 @@ def show(
     """Show one dataset version: profile, quality checks, models trained on it."""
     store = DatasetStore.from_settings()
     dv = store.get(name, version)
-    models = store.models_trained_on(dv.name, dv.version)
+    models = ModelRegistry.from_settings().trained_on(dv.name, dv.version)
     if as_json:
         print_json({**dv.to_json(), "models": models})
         return
@@ -166,17 +168,10 @@ def erase_(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Erase one entity's rows from every dataset version and the feature store (ingested
-    files and online records), and record that it was done."""
-    from atlas.data.features import FeatureStore
+    files and online records), and record that it was done: all of it, or nothing."""
+    from atlas.apps.erasure import erase_entity_everywhere
 
-    record = erase(
-        DatasetStore.from_settings(),
-        column,
-        value,
-        reason,
-        dataset or None,
-        features=FeatureStore() if features else None,
-    )
+    record = erase_entity_everywhere(column, value, reason, dataset or None, features=features)
     if as_json:
         print_json(record)
         return
@@ -193,3 +188,28 @@ def erase_(
         for m in a["models_trained_on_it"]:
             console.print(f"  retrain {m['model']} (v{m['version']} was trained on these rows)")
     console.print(f"erasure #{record['id']} recorded ({len(record['affected'])} versions)")
+
+
+@app.command("sample")
+def sample(
+    name: str = typer.Argument(DEMO_SAMPLE, help="A sample shipped with ATLAS."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Default: ./NAME.csv"),
+    list_: bool = typer.Option(False, "--list", help="List the samples instead."),
+) -> None:
+    """Write a public sample dataset shipped inside ATLAS to a CSV file (for the quickstart)."""
+    if list_:
+        table(
+            "Samples",
+            ["name", "target", "what"],
+            [(s.name, s.target, s.description) for s in SAMPLES.values()],
+        )
+        return
+    data = sample_bytes(name)
+    path = out or Path(f"{name}.csv")
+    if path.exists():
+        raise InvalidInputError(f"{path} already exists.", hint="Pass --out to another path.")
+    path.write_bytes(data)
+    console.print(
+        f"wrote {path} (sample {name!r}, {len(data)} bytes); add it with: "
+        f"atlas data add {path} --name {name}"
+    )

@@ -10,22 +10,26 @@ from atlas.cli.automl import print_leaderboard
 from atlas.cli.output import console, fmt, metrics_line, table
 from atlas.core.errors import InvalidInputError
 
-DEFAULT_DATA = Path("../shared/data/tabular/credit-g.csv")
-
 
 def demo(
-    data: Path = typer.Option(DEFAULT_DATA, "--data", help="CSV with a 'target' column."),
+    data: Path | None = typer.Option(
+        None, "--data", help="CSV with a 'target' column (default: the shipped German credit set)."
+    ),
     target: str = typer.Option("target", "--target", help="Column to predict."),
     budget: float = typer.Option(60.0, "--budget", "-b", help="AutoML seconds."),
     model: str = typer.Option("credit-risk", "--model", help="Model name to register."),
 ) -> None:
-    """Ingest credit-g, run AutoML, register, serve over HTTP, print served predictions."""
+    """Ingest a credit table (German credit by default), run AutoML, register, serve over
+    HTTP, print served predictions."""
     from atlas.apps.demo import run_demo
+    from atlas.data.samples import sample_path
 
-    if not data.is_file():
+    if data is None:
+        data = sample_path()
+    elif not data.is_file():
         raise InvalidInputError(
             f"Demo data not found at {data.absolute()}.",
-            hint="Run from the repository root next to ../shared, or pass --data PATH.",
+            hint="Pass --data PATH to a CSV file, or leave --data out to use the shipped sample.",
         )
     report = run_demo(
         data,

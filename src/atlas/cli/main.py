@@ -7,7 +7,7 @@ import sys
 import typer
 
 from atlas import __version__
-from atlas.cli import automl, data, demo, features, init, models, monitor, serve
+from atlas.cli import automl, data, demo, features, init, models, monitor, plugins, serve
 from atlas.cli.output import errors
 from atlas.core.errors import AtlasError
 from atlas.core.logging import configure_logging
@@ -28,6 +28,7 @@ app.add_typer(monitor.app, name="monitor")
 app.command("init")(init.init)
 app.command("demo")(demo.demo)
 app.command("serve")(serve.serve)
+app.command("plugins")(plugins.plugins)
 
 
 def _version(value: bool) -> None:

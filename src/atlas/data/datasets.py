@@ -18,17 +18,19 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
 from atlas.core.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
 from atlas.core.logging import get_logger
 from atlas.core.names import check_name
-from atlas.core.schema import DatasetRow, DatasetRulesRow, ModelVersionRow, isoformat, utcnow
+from atlas.core.schema import isoformat, utcnow
 from atlas.core.settings import Settings, get_settings
 from atlas.data.profile import profile, schema_changes
 from atlas.data.quality import Rule, check, parse_rules
 from atlas.data.reading import Source, read_table
+from atlas.data.tables import DatasetRow, DatasetRulesRow
 
 log = get_logger(__name__)
 
@@ -69,6 +71,11 @@ def to_parquet_bytes(frame: pd.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
+def _same_content(s: Session, name: str, digest: str) -> DatasetRow | None:
+    stmt = select(DatasetRow).where(DatasetRow.name == name, DatasetRow.content_hash == digest)
+    return s.scalar(stmt.order_by(DatasetRow.version).limit(1))
+
+
 def _from_row(row: DatasetRow, created: bool) -> DatasetVersion:
     return DatasetVersion(
         name=row.name,
@@ -102,12 +109,9 @@ class DatasetStore:
         check_name("dataset", name)
         frame = read_table(source)
         digest = content_hash(frame)
-        with self.db.session() as s:
-            same = s.scalar(
-                select(DatasetRow).where(DatasetRow.name == name, DatasetRow.content_hash == digest)
-            )
-            if same is not None:
-                return _from_row(same, created=False)
+        same = self.find_content(name, digest)
+        if same is not None:
+            return same
         columns = profile(frame)
         checks = self._checks(name, frame, columns)
         key = f"datasets/{name}/{digest}.parquet"
@@ -115,6 +119,8 @@ class DatasetStore:
         label = str(source) if not isinstance(source, pd.DataFrame) else "DataFrame"
         try:
             with self.db.session() as s:
+                if (same := _same_content(s, name, digest)) is not None:
+                    return _from_row(same, created=False)  # added meanwhile: its file is ours
                 latest = s.scalar(
                     select(func.max(DatasetRow.version)).where(DatasetRow.name == name)
                 )
@@ -144,18 +150,31 @@ class DatasetStore:
             return added
         except sa_exc.IntegrityError:
             # a concurrent add of the same content won: report theirs
-            with self.db.session() as s:
-                same = s.scalar(
-                    select(DatasetRow).where(
-                        DatasetRow.name == name, DatasetRow.content_hash == digest
-                    )
-                )
-            if same is None:
+            if (found := self.find_content(name, digest)) is None:
+                self.delete_unreferenced([key])
                 raise
-            return _from_row(same, created=False)
+            return found
         except BaseException:
-            self.artifacts.delete(key)
+            self.delete_unreferenced([key])
             raise
+
+    def find_content(self, name: str, digest: str) -> DatasetVersion | None:
+        """The oldest version of ``name`` whose content hash is ``digest``, if any."""
+        with self.db.session() as s:
+            same = _same_content(s, name, digest)
+            return None if same is None else _from_row(same, created=False)
+
+    def delete_unreferenced(self, uris: list[str]) -> list[str]:
+        """Delete the files no dataset version points at any more (files are content-addressed:
+        two versions with the same content share one); returns the ones deleted."""
+        if not uris:
+            return []
+        with self.db.session() as s:
+            used = set(s.scalars(select(DatasetRow.uri).where(DatasetRow.uri.in_(uris))))
+        gone = [uri for uri in dict.fromkeys(uris) if uri not in used]
+        for uri in gone:
+            self.artifacts.delete(uri)
+        return gone
 
     def get(self, name: str, version: int | None = None) -> DatasetVersion:
         """One version (the newest if ``version`` is None)."""
@@ -206,18 +225,6 @@ class DatasetStore:
                 hint="Fix the data and add a new version, or pass --force to train anyway.",
             )
         return dv
-
-    def models_trained_on(self, name: str, version: int) -> list[dict[str, Any]]:
-        """Lineage: the model versions whose training data was this dataset version."""
-        with self.db.session() as s:
-            rows = s.scalars(
-                select(ModelVersionRow)
-                .where(
-                    ModelVersionRow.dataset_name == name, ModelVersionRow.dataset_version == version
-                )
-                .order_by(ModelVersionRow.model_name, ModelVersionRow.version)
-            )
-            return [{"model": r.model_name, "version": r.version} for r in rows]
 
     # -- quality -------------------------------------------------------------------------
     def set_rules(self, name: str, raw_rules: Any) -> list[Rule]:

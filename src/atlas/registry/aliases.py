@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.core.errors import ConflictError, NotFoundError
-from atlas.core.schema import AliasEventRow, AliasRow, ModelRow, utcnow
+from atlas.core.schema import utcnow
+from atlas.registry.tables import AliasEventRow, AliasRow, ModelRow
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,14 @@ from atlas.core.database import Database, open_database
 from atlas.core.errors import InvalidInputError, NotFoundError
 from atlas.core.logging import get_logger
 from atlas.core.names import check_alias, check_name, is_version_number
-from atlas.core.schema import AliasRow, ModelRow, ModelVersionRow, isoformat
+from atlas.core.schema import isoformat
 from atlas.core.settings import Settings, get_settings
 from atlas.registry import aliases
 from atlas.registry.aliases import AliasMove
 from atlas.registry.manifest import Manifest
 from atlas.registry.package import PackageDraft, verify_package
 from atlas.registry.runtime import LoadedModel
+from atlas.registry.tables import AliasRow, ModelRow, ModelVersionRow
 
 DEFAULT_ALIAS = "production"
 log = get_logger(__name__)
@@ -184,6 +185,19 @@ class ModelRegistry:
                 .order_by(ModelVersionRow.version)
             )
             return [_version(r, by_version.get(r.version, [])) for r in rows]
+
+    def trained_on(self, dataset: str, version: int) -> list[dict[str, Any]]:
+        """Lineage: the model versions whose training data was this dataset version."""
+        with self.db.session() as s:
+            rows = s.scalars(
+                select(ModelVersionRow)
+                .where(
+                    ModelVersionRow.dataset_name == dataset,
+                    ModelVersionRow.dataset_version == version,
+                )
+                .order_by(ModelVersionRow.model_name, ModelVersionRow.version)
+            )
+            return [{"model": r.model_name, "version": r.version} for r in rows]
 
     def list_models(
         self, query: str | None = None, task: str | None = None, alias: str | None = None

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from atlas.data import DatasetStore, erase
+from atlas.data import DatasetStore, erase, erasures
 from atlas.data.features import FeatureStore, FeatureView
 from atlas.data.features.erasure import erase_entity
 from tests.data.features.conftest import CUSTOMER
@@ -55,3 +56,26 @@ def test_data_erase_covers_datasets_and_features(store: FeatureStore, fs_setting
     record = erase(datasets, "customer_id", 2, reason="request", features=store)
     assert record["affected"][0]["rows_removed"] == 1
     assert record["affected"][1]["feature_store"]["online_records_removed"] == 1
+    assert erasures(datasets)[0]["affected"] == record["affected"]  # the stored record agrees
+
+
+def test_failed_erasure_keeps_feature_files_and_online_records(
+    store: FeatureStore, fs_settings, monkeypatch
+) -> None:
+    _spending(store)
+    datasets = DatasetStore.from_settings(fs_settings)
+    datasets.add(pd.DataFrame({"customer_id": [1, 2, 3], "target": [0, 1, 0]}), "labels")
+    before = store.registry.files("spending")
+    listed = sorted(f for f in store.files.list("spending"))
+    import atlas.data.erasure as module
+
+    def no_record(*_args):
+        raise RuntimeError("crash before commit")
+
+    monkeypatch.setattr(module, "_record", no_record)
+    with pytest.raises(RuntimeError):
+        erase(datasets, "customer_id", 2, reason="request", features=store)
+    assert store.registry.files("spending") == before
+    assert sorted(store.files.list("spending")) == listed  # rewritten copies deleted again
+    assert store.get_online(2, ["spending:amount"]) is not None
+    assert datasets.load("labels")[0].n_rows == 3

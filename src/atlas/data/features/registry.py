@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session
 from atlas.core.database import Database
 from atlas.core.errors import ConflictError, InvalidInputError, NotFoundError
 from atlas.core.schema import utcnow
-from atlas.core.schema_features import (
+from atlas.data.features.definitions import Entity, FeatureView
+from atlas.data.features.tables import (
     FeatureEntityRow,
     FeatureFileRow,
     FeatureViewRow,
     FeatureWatermarkRow,
 )
-from atlas.data.features.definitions import Entity, FeatureView
 
 
 @dataclass(frozen=True)
@@ -146,17 +146,21 @@ class FeatureRegistry:
             stmt = select(FeatureFileRow.uri).where(FeatureFileRow.view == view)
             return list(s.scalars(stmt.order_by(FeatureFileRow.id)))
 
-    def replace_file(self, view: str, old_uri: str, new_uri: str, n_rows: int) -> None:
-        """Point the listing of ``old_uri`` at its rewritten copy (erasure)."""
-        with self.db.session() as s:
-            row = s.scalar(
-                select(FeatureFileRow).where(
-                    FeatureFileRow.view == view, FeatureFileRow.uri == old_uri
-                )
-            )
-            if row is None:
-                raise NotFoundError(f"Feature view {view!r} lists no file {old_uri!r}.")
-            row.uri, row.n_rows = new_uri, n_rows
+    def replace_file(
+        self, view: str, old_uri: str, new_uri: str, n_rows: int, session: Session | None = None
+    ) -> None:
+        """Point the listing of ``old_uri`` at its rewritten copy (erasure), in ``session``'s
+        transaction when given (so it commits with the rest of an erasure)."""
+        if session is None:
+            with self.db.session() as s:
+                self.replace_file(view, old_uri, new_uri, n_rows, s)
+            return
+        row = session.scalar(
+            select(FeatureFileRow).where(FeatureFileRow.view == view, FeatureFileRow.uri == old_uri)
+        )
+        if row is None:
+            raise NotFoundError(f"Feature view {view!r} lists no file {old_uri!r}.")
+        row.uri, row.n_rows = new_uri, n_rows
 
     # -- materialization -----------------------------------------------------------------------
     def watermark(self, view: str, store: str) -> tuple[int, datetime] | None:

@@ -1,18 +1,21 @@
 """Safe on-disk formats of fitted learners. Nothing here unpickles bytes from outside.
 
-A flavor is a module with ``save(obj, folder) -> filename`` and ``load(path, task) -> Predictor``.
-A flavor may write more than one file into ``folder``; ``filename`` is the one ``load`` opens.
+A flavor is any object (a module, typically) with ``save(obj, folder) -> filename`` and
+``load(path, task) -> Predictor``; a flavor may write more than one file into ``folder``,
+``filename`` being the one ``load`` opens. Flavors register under the ``atlas.flavors`` entry
+point (the built-ins too: ``lightgbm``, ``sklearn``, ``xgboost``, ``catboost``, ``torch``) and are
+imported on first use: the model libraries load slowly. A package manifest names each member's
+flavor, so a model saved by a plugin's flavor loads wherever that plugin is installed.
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from atlas.core.errors import MissingDependencyError
+from atlas.core.plugins import PluginGroup
 
 
 class Predictor(Protocol):
@@ -21,38 +24,38 @@ class Predictor(Protocol):
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
 
-_FLAVORS = {
-    "lightgbm": "lightgbm_text",
-    "sklearn": "sklearn_skops",
-    "xgboost": "xgboost_json",
-    "catboost": "catboost_cbm",
-    "torch": "torch_state",
-}
+@runtime_checkable
+class Flavor(Protocol):
+    """The interface of a model flavor (``atlas.testing.flavor`` is its conformance suite)."""
+
+    def save(self, obj: Any, folder: Path) -> str: ...
+
+    def load(self, path: Path, task: str) -> Predictor: ...
 
 
-def _module(flavor: str) -> Any:
-    """The flavor's module, imported on first use (the model libraries load slowly)."""
-    return importlib.import_module(f"atlas.registry.flavors.{_FLAVORS[flavor]}")
+def _check_flavor(name: str, obj: Any) -> Flavor:
+    if not isinstance(obj, Flavor):
+        raise TypeError(f"flavor {name!r} ({obj!r}) needs save(obj, folder) and load(path, task)")
+    return obj
+
+
+FLAVORS: PluginGroup[Flavor] = PluginGroup("atlas.flavors", "model flavor", _check_flavor)
 
 
 def preload_flavors() -> None:
-    """Import every flavor whose library is installed (a server does this at start, so the
-    first request of a model does not pay for ``import lightgbm``)."""
-    for flavor in _FLAVORS:
-        try:
-            _module(flavor)
-        except (ImportError, MissingDependencyError):  # an optional library (torch)
-            continue
+    """Import every installed flavor (a server does this at start, so the first request of a
+    model does not pay for ``import lightgbm``); a broken one is reported and skipped."""
+    FLAVORS.all()
 
 
 def save_learner(flavor: str, obj: Any, folder: Path) -> str:
     """Write ``obj`` into ``folder`` in ``flavor``'s format; returns the file name."""
     folder.mkdir(parents=True, exist_ok=True)
-    return str(_module(flavor).save(obj, folder))
+    return str(FLAVORS.get(flavor).save(obj, folder))
 
 
 def load_learner(flavor: str, path: Path, task: str) -> Predictor:
-    return _module(flavor).load(path, task)
+    return FLAVORS.get(flavor).load(path, task)
 
 
-__all__ = ["Predictor", "load_learner", "preload_flavors", "save_learner"]
+__all__ = ["FLAVORS", "Flavor", "Predictor", "load_learner", "preload_flavors", "save_learner"]

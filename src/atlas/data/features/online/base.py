@@ -7,8 +7,9 @@ packs and unpacks in microseconds, with no field names repeated per record: ``la
 32-bit id of the view's feature-name list, stored once per view. Old records keep decoding
 after a view gains features (the new ones read as None).
 
-A backend implements six small byte-level methods; the typed methods here are the interface
-the store and the conformance suite (tests/data/features/test_online.py) use.
+A backend implements six small byte-level methods and ``from_url``; the typed methods here are
+the interface the store and the conformance suite (``atlas.testing.online_store``) use. A
+backend registers under the ``atlas.online_stores`` entry point by its URL scheme.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ class OnlineStore(ABC):
     """Backends subclass this and implement the ``_``-methods (bytes in, bytes out)."""
 
     url: str = ""
+
+    @classmethod
+    def from_url(cls, url: str) -> OnlineStore:
+        """The store a URL of this backend's scheme names (``scheme://...``)."""
+        return cls(url)  # type: ignore[call-arg]  # backends take their URL unless overridden
 
     def __init__(self) -> None:
         self._layouts: dict[tuple[str, int], list[str]] = {}

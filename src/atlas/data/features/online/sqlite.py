@@ -17,6 +17,8 @@ from pathlib import Path
 from atlas.core.errors import ConfigError
 from atlas.data.features.online.base import OnlineStore
 
+URL_PREFIX = "sqlite:///"
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS atlas_online (view TEXT NOT NULL, key TEXT NOT NULL, "
     "record BLOB NOT NULL, PRIMARY KEY (view, key)) WITHOUT ROWID",
@@ -28,6 +30,16 @@ _CHUNK = 500
 
 
 class SQLiteOnlineStore(OnlineStore):
+    @classmethod
+    def from_url(cls, url: str) -> SQLiteOnlineStore:
+        """``sqlite:///path/online.db``."""
+        if not url.startswith(URL_PREFIX):
+            raise ConfigError(
+                f"The SQLite online store URL {url!r} must start with {URL_PREFIX}.",
+                hint="Use sqlite:///path/to/online.db.",
+            )
+        return cls(url[len(URL_PREFIX) :])
+
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)

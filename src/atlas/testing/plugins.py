@@ -1,0 +1,39 @@
+"""Make a package "installed" for a test: a module plus the ``.dist-info`` folder pip writes.
+
+``importlib.metadata`` finds entry points through ``*.dist-info/entry_points.txt`` on
+``sys.path``, so a folder holding both, put on ``sys.path``, is an installed distribution as far
+as ATLAS's plugin discovery can tell (then call the group's ``refresh()``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FAKE_VERSION = "0.1"
+
+
+def install_fake_distribution(
+    root: Path,
+    name: str,
+    *,
+    module: str,
+    code: str,
+    entry_points: dict[str, dict[str, str]],
+) -> Path:
+    """Write module ``module`` (``code``) and the metadata of distribution ``name`` under
+    ``root / 'site'``; returns that folder, to put on ``sys.path``."""
+    site = root / "site"
+    site.mkdir(parents=True, exist_ok=True)
+    (site / f"{module}.py").write_text(code)
+    info = site / f"{name.replace('-', '_')}-{FAKE_VERSION}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {FAKE_VERSION}\n"
+    )
+    sections = [
+        f"[{group}]\n" + "".join(f"{key} = {value}\n" for key, value in points.items())
+        for group, points in entry_points.items()
+    ]
+    (info / "entry_points.txt").write_text("\n".join(sections))
+    (info / "top_level.txt").write_text(f"{module}\n")
+    return site
