@@ -28,10 +28,13 @@ def _rows(keys: list[int], hours: list[int], balance: list[float]) -> pd.DataFra
     )
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def fs(request: pytest.FixtureRequest, fs_settings: Settings) -> FeatureStore:
+@pytest.fixture(params=["embedded", "production"])
+def fs(request: pytest.FixtureRequest, fs_settings: Settings, make_settings) -> FeatureStore:
+    """Embedded: SQLite registry and online store; production: PostgreSQL registry (files,
+    watermarks) and Redis online store."""
     url = fs_settings.online_store_url
-    if request.param == "redis":
+    if request.param == "production":
+        fs_settings = make_settings(database_url=request.getfixturevalue("pg_url"))
         url = request.getfixturevalue("redis_url")
     store = FeatureStore(fs_settings, online=open_online_store(url))
     store.apply([CUSTOMER, VIEW])
