@@ -21,17 +21,12 @@ def test_demo_serves_predictions_equal_to_the_package(sqlite_settings) -> None:
 
 
 def test_demo_command_prints_leaderboard_metrics_and_predictions(tmp_path: Path) -> None:
+    """As on a bare clone: no --data (the shipped sample), run where no ../shared exists."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ATLAS_")}
     env.update(ATLAS_HOME=str(tmp_path / "home"), COLUMNS="200")
+    assert not (tmp_path.parent / "shared").exists()
     result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("atlas")),
-            "demo",
-            "--data",
-            str(CREDIT_G),
-            "--budget",
-            "4",
-        ],
+        [str(Path(sys.executable).with_name("atlas")), "demo", "--budget", "4"],
         capture_output=True,
         text=True,
         env=env,
@@ -48,3 +43,4 @@ def test_demo_command_prints_leaderboard_metrics_and_predictions(tmp_path: Path)
         "is now production",
     ):
         assert fragment in result.stdout
+    assert "credit_g.csv.gz" in result.stdout  # it said which data it ingested
