@@ -32,7 +32,7 @@ def _atlas(home: Path, *args: str, code: int = 0) -> subprocess.CompletedProcess
 def test_monitor_labels_metrics_and_bad_cases(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
-    with FeedbackLog(home / "feedback") as log:
+    with FeedbackLog(home / "artifacts" / "feedback") as log:  # the server's location
         for i, p in enumerate([0.9, 0.8, 0.3, 0.55, 0.1, 0.7]):
             log.record(
                 PredictionRecord(

@@ -101,7 +101,7 @@ def test_server_answers_match_under_concurrency(sqlite_settings, make_draft) -> 
         with ThreadPoolExecutor(16) as pool:
             got = list(pool.map(ask, rows))
     np.testing.assert_allclose(got, draft.expected[:64], rtol=1e-7)
-    stats = app.state.service.batching_stats()["credit:1"]
+    stats = app.state.served.service.batching_stats()["credit:1"]
     assert stats["requests"] == 65
 
 

@@ -8,7 +8,7 @@ import json
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -16,21 +16,22 @@ from pydantic import BaseModel
 from atlas.core.errors import AtlasError, NotFoundError
 from atlas.registry import ModelRegistry
 from atlas.serve import BackgroundServer, ServerConfig, create_app
-from atlas.serve.fast_routes import FastRoute, FastRoutes
+from atlas.serve.fast_routes import FastRoute, FastRoutes, fast_path, fast_routes_of
 
 
 class Body(BaseModel):
     x: int
 
 
-def _app(max_bytes: int = 200) -> FastAPI:
+def _app() -> FastAPI:
     app = FastAPI()
 
     @app.post("/items/{name}:go")
     async def slow(name: str, body: Body) -> dict:
         return {"via": "fastapi", "name": name, "x": body.x}
 
-    async def fast(name: str, body: Body) -> JSONResponse:
+    async def fast(request: Request, name: str, body: Body) -> JSONResponse:
+        assert request.url.path.endswith(":go")
         if body.x < 0:
             raise NotFoundError(f"no item {body.x}", hint="use a positive x")
         if body.x == 13:
@@ -43,11 +44,7 @@ def _app(max_bytes: int = 200) -> FastAPI:
         return None
 
     app.add_middleware(
-        FastRoutes,
-        routes=[FastRoute("/items/{name}:go", Body, fast)],
-        max_bytes=max_bytes,
-        on_error=on_error,
-        too_large=lambda: JSONResponse({"error": "too large"}, status_code=413),
+        FastRoutes, routes=[FastRoute("/items/{name}:go", Body, fast)], on_error=on_error
     )
     return app
 
@@ -121,17 +118,7 @@ def test_handler_errors_use_the_apps_handlers(client) -> None:
     assert client.post("/items/a:go", json={"x": 13}).status_code == 500
 
 
-def test_a_streamed_body_over_the_limit_is_413(client) -> None:
-    def chunks():
-        yield b'{"x": 1, "pad": "'
-        for _ in range(50):
-            yield b"x" * 10
-        yield b'"}'
-
-    answer = client.post(
-        "/items/a:go", content=chunks(), headers={"Content-Type": "application/json"}
-    )
-    assert answer.status_code == 413 and answer.json() == {"error": "too large"}
+def test_a_streamed_body_is_read_whole(client) -> None:
     small = client.post(
         "/items/a:go",
         content=iter([b'{"x"', b": 5}"]),
@@ -152,23 +139,54 @@ async def _never(**_kwargs: object) -> JSONResponse:
     raise AssertionError("not called")
 
 
-def _server_app(registry: ModelRegistry, fast: bool, calls: list[str]) -> FastAPI:
+def server_app(
+    registry: ModelRegistry, fast: bool, calls: list[str], config: ServerConfig | None = None
+) -> FastAPI:
     """The real server's app; its fast routes' handlers counted, or the fast routes removed."""
-    app = create_app(registry, ServerConfig())
+    app = create_app(registry, config or ServerConfig())
     (middleware,) = [m for m in app.user_middleware if m.cls is FastRoutes]
     if not fast:
         app.user_middleware.remove(middleware)
         return app
 
     def counted(route: FastRoute) -> FastRoute:
-        async def handler(**kwargs: object) -> object:
+        async def handler(request: Request, **kwargs: object) -> object:
             calls.append(route.path)
-            return await route.handler(**kwargs)
+            return await route.handler(request, **kwargs)
 
         return FastRoute(route.path, route.model, handler)
 
     middleware.kwargs["routes"] = [counted(r) for r in middleware.kwargs["routes"]]
     return app
+
+
+def test_the_fast_routes_are_the_apps_marked_routes(sqlite_settings) -> None:
+    app = create_app(ModelRegistry.from_settings(sqlite_settings))
+    assert [r.path for r in fast_routes_of(app)] == [
+        "/v2/models/{name}/infer",
+        "/v2/models/{name}/versions/{ref}/infer",
+        "/v1/models/{name}:predict",
+        "/v1/models/{name}/versions/{ref}:predict",
+    ]
+
+
+def test_a_fast_route_with_a_dependency_is_refused() -> None:
+    """A check added as a FastAPI dependency would be skipped by the fast pipeline."""
+
+    def rate_limit() -> None:
+        return None
+
+    router = APIRouter(prefix="/api", dependencies=[Depends(rate_limit)])
+
+    @router.post("/items/{name}:go")
+    @fast_path
+    async def go(request: Request, name: str, body: Body) -> JSONResponse:
+        return JSONResponse({})
+
+    app = FastAPI()
+    app.include_router(router)
+    with pytest.raises(TypeError, match=r"/api/items/\{name\}:go is marked fast_path"):
+        fast_routes_of(app)
 
 
 @pytest.fixture
@@ -179,8 +197,8 @@ def served(sqlite_settings, make_draft):
     registry.register("credit", draft)
     calls: list[str] = []
     with (
-        BackgroundServer(_server_app(registry, True, calls)) as fast_srv,
-        BackgroundServer(_server_app(registry, False, calls)) as slow_srv,
+        BackgroundServer(server_app(registry, True, calls)) as fast_srv,
+        BackgroundServer(server_app(registry, False, calls)) as slow_srv,
         httpx.Client(base_url=fast_srv.url, timeout=30) as fast,
         httpx.Client(base_url=slow_srv.url, timeout=30) as slow,
     ):

@@ -1,4 +1,5 @@
-"""The inference server over real HTTP: a uvicorn server on a loopback port, httpx as client."""
+"""The inference server over real HTTP: a uvicorn server on a loopback port, httpx as client, on
+each metadata database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from atlas.serve import BackgroundServer, ServerConfig, create_app
 
 
 @pytest.fixture
-def served(sqlite_settings, make_draft):
-    registry = ModelRegistry.from_settings(sqlite_settings)
+def served(settings, make_draft):
+    registry = ModelRegistry.from_settings(settings)
     first, second = make_draft(seed=0), make_draft(seed=1)
     registry.register("credit", first)
     registry.register("credit", second)

@@ -1,4 +1,5 @@
-"""Open Inference Protocol v2, /metrics, the management API and rollouts, over real HTTP."""
+"""Open Inference Protocol v2, /metrics, the management API and rollouts, over real HTTP, on
+each metadata database (SQLite and PostgreSQL: the server reads registry and rollout tables)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.fixture
-def server(sqlite_settings, make_draft):
-    registry = ModelRegistry.from_settings(sqlite_settings)
+def server(settings, make_draft):
+    registry = ModelRegistry.from_settings(settings)
     drafts = [make_draft(seed=s) for s in (0, 1)]
     for d in drafts:
         registry.register("credit", d)
@@ -178,7 +179,7 @@ def test_models_load_on_demand_and_unload_when_idle(sqlite_settings, make_draft)
     for name in ("a", "b"):
         registry.register(name, make_draft())
     app = create_app(registry, ServerConfig(idle_seconds=0.0, admin_token=TOKEN))
-    manager = app.state.service.models
+    manager = app.state.served.models
     assert manager.loaded() == []
     body = {"records": [{"income": 1.0, "debt": 0.5, "region": "north"}]}
     with BackgroundServer(app) as srv:
@@ -189,9 +190,9 @@ def test_models_load_on_demand_and_unload_when_idle(sqlite_settings, make_draft)
     assert all(c < 5 for c in manager.cold_starts)
 
 
-def test_rollout_plans_are_shared_by_replicas(sqlite_settings, make_draft) -> None:
+def test_rollout_plans_are_shared_by_replicas(settings, make_draft) -> None:
     """Two server processes (replicas) on one metadata database follow the same plan."""
-    registry = ModelRegistry.from_settings(sqlite_settings)
+    registry = ModelRegistry.from_settings(settings)
     for seed in (0, 1):
         registry.register("credit", make_draft(seed=seed))
     registry.promote("credit", 1)

@@ -65,7 +65,7 @@ def _monitor(model: str, dataset: str | None) -> Any:
     from atlas.serve.monitoring import Monitor, reference_from_dataset, reference_from_lineage
 
     settings = get_settings()
-    log = FeedbackLog(settings.home / "feedback")
+    log = FeedbackLog.from_settings(settings)
     store = DatasetStore.from_settings(settings)
     if dataset:
         name, _, version = dataset.partition(":")
@@ -159,7 +159,7 @@ def labels(
             hint="The first line must be: request_id,label",
         )
     pairs = list(zip(frame["request_id"], frame["label"], strict=True))
-    n = FeedbackLog(get_settings().home / "feedback").add_labels(pairs)
+    n = FeedbackLog.from_settings(get_settings()).add_labels(pairs)
     if as_json:
         print_json({"labels": n})
     else:

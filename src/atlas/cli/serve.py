@@ -1,13 +1,11 @@
-"""``atlas serve``: the inference server in the foreground."""
+"""``atlas serve``: the inference server in the foreground (or as Ray Serve replicas)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import typer
-import yaml
 
-from atlas.core.errors import InvalidInputError
 from atlas.core.settings import get_settings
 
 
@@ -21,7 +19,9 @@ def serve(
         "features and external connectors (docs/serving.md).",
     ),
     feedback: bool = typer.Option(
-        True, "--feedback/--no-feedback", help="Log every prediction under ATLAS_HOME/feedback."
+        True,
+        "--feedback/--no-feedback",
+        help="Log every prediction under the artifact store (ATLAS_ARTIFACTS_URL/feedback).",
     ),
     ray: bool = typer.Option(
         False, "--ray", help="Serve on Ray Serve (pip install atlas-ml[ray])."
@@ -32,41 +32,22 @@ def serve(
     ),
 ) -> None:
     """Serve every registered model over HTTP (OpenAPI at /docs, metrics at /metrics)."""
-    from atlas.data import DatasetStore
-    from atlas.registry import ModelRegistry
-    from atlas.serve import ServerConfig, create_app, serve_forever
-    from atlas.serve.feedback import FeedbackLog
-    from atlas.serve.monitoring import Monitor
-    from atlas.serve.reference import reference_from_lineage
+    from atlas.serve import app_from_settings, load_server_config, serve_forever
 
     settings = get_settings()
-    raw: dict[str, object] = {}
-    if config is not None:
-        if not config.is_file():
-            raise InvalidInputError(f"Server config not found: {config}.")
-        raw = yaml.safe_load(config.read_text()) or {}
-    server_config = ServerConfig.model_validate({"admin_token": settings.admin_token, **raw})
+    server_config = load_server_config(config, {"admin_token": settings.admin_token})
+    host = host or settings.serve_host
+    port = port if port is not None else settings.serve_port
     if ray:
         from atlas.serve import ray_serve
 
         ray_serve.run(
             server_config.model_dump(),
-            host=host or settings.serve_host,
-            port=port if port is not None else settings.serve_port,
+            host=host,
+            port=port,
             num_replicas=replicas,
             address=ray_address,
             feedback=feedback,
         )
         return
-    registry = ModelRegistry.from_settings(settings)
-    log = FeedbackLog(settings.home / "feedback") if feedback else None
-    monitor = None
-    if log is not None:
-        datasets = DatasetStore.from_settings(settings)
-        monitor = Monitor(
-            log, reference_loader=lambda model: reference_from_lineage(registry, datasets, model)
-        )
-    app = create_app(registry, server_config, feedback=log, monitor=monitor)
-    serve_forever(
-        app, host or settings.serve_host, port if port is not None else settings.serve_port
-    )
+    serve_forever(app_from_settings(settings, server_config, feedback=feedback), host, port)

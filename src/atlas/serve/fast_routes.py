@@ -11,8 +11,13 @@ Anything unusual goes to FastAPI unchanged, so errors keep one format: another m
 body that is not JSON or fails validation (the buffered body is replayed to FastAPI, which
 answers with its 422), a content type other than JSON. Errors the handler raises are answered by
 ``on_error`` (the app's own exception handlers); an unexpected exception propagates as it would
-from FastAPI. A body streamed without Content-Length is cut off at ``max_bytes`` with
-``too_large()`` (bodies that declare their length are checked before, by ``BodyLimit``).
+from FastAPI.
+
+The fast routes are derived from the app's own routes (:func:`fast_routes_of`): the endpoints
+marked :func:`fast_path`, with their paths and body models. Such a route may not declare FastAPI
+dependencies (the fast pipeline would skip them: building the app fails instead); what every
+request must pass (body size, tokens) is the :class:`~atlas.serve.policy.Guard` in front of both
+pipelines.
 """
 
 from __future__ import annotations
@@ -20,20 +25,33 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, get_type_hints
 
+from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import compile_path
 
+from atlas.serve.policy import Disconnected, read_body, replay, route_path
+
 Handler = Callable[..., Awaitable[Response]]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+F = TypeVar("F", bound=Callable[..., Any])
+FAST_MARK = "__atlas_fast_path__"
+
+
+def fast_path(endpoint: F) -> F:
+    """Mark a ``POST`` endpoint (``(request, **path_params, body)``) for the fast pipeline."""
+    setattr(endpoint, FAST_MARK, True)
+    return endpoint
 
 
 @dataclass(frozen=True)
 class FastRoute:
     """``POST path`` (a FastAPI-style template, e.g. ``/v1/models/{name}:predict``) whose JSON
-    body is a ``model``, answered by ``handler(**path_params, body=parsed)``."""
+    body is a ``model``, answered by ``handler(request, **path_params, body=parsed)``."""
 
     path: str
     model: type[BaseModel]
@@ -51,15 +69,11 @@ class FastRoutes:
         self,
         app: ASGIApp,
         routes: list[FastRoute],
-        max_bytes: int,
         on_error: Callable[[Exception], Response | None],
-        too_large: Callable[[], Response],
     ) -> None:
         self.app = app
         self.routes = [(route.pattern(), route) for route in routes]
-        self.max_bytes = max_bytes
         self.on_error = on_error
-        self.too_large = too_large
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         match = self._match(scope)
@@ -68,19 +82,17 @@ class FastRoutes:
             return
         params, route = match
         try:
-            body = await _read(receive, self.max_bytes)
-        except _Disconnected:  # the client went away: nobody to answer
+            body = await read_body(receive)  # bounded by the Guard in front
+        except Disconnected:  # the client went away: nobody to answer
             return
-        if body is None:  # a streamed body (no Content-Length) over the limit
-            await self.too_large()(scope, receive, send)
-            return
+        assert body is not None
         try:
             parsed = route.model.model_validate_json(body)
         except ValidationError:  # FastAPI answers, in the API's one error format
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         try:
-            response = await route.handler(**params, body=parsed)
+            response = await route.handler(Request(scope, receive), **params, body=parsed)
         except Exception as exc:
             handled = self.on_error(exc)
             if handled is None:
@@ -91,9 +103,7 @@ class FastRoutes:
     def _match(self, scope: Any) -> tuple[dict[str, str], FastRoute] | None:
         if scope["type"] != "http" or scope["method"] != "POST":
             return None
-        path, root = scope["path"], scope.get("root_path", "")
-        if root and path.startswith(root):  # behind a proxy's prefix: match as Starlette does
-            path = path[len(root) :]
+        path = route_path(scope)  # behind a proxy's prefix: match as Starlette does
         for pattern, route in self.routes:
             found = pattern.match(path)
             if found is not None:
@@ -111,36 +121,18 @@ def _is_json(scope: Any) -> bool:
     return False
 
 
-class _Disconnected(Exception):
-    pass
-
-
-async def _read(receive: Any, max_bytes: int) -> bytes | None:
-    """The whole body, or None once it passes ``max_bytes`` (a body without Content-Length)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise _Disconnected
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Any) -> Any:
-    """A ``receive`` that gives ``body`` once, then what the client sends next."""
-    sent = False
-
-    async def replay() -> dict[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
+def fast_routes_of(app: FastAPI) -> list[FastRoute]:
+    """The app's endpoints marked :func:`fast_path`, as fast routes; raises ``TypeError`` for
+    one that declares FastAPI dependencies or is not a ``POST``."""
+    found = []
+    for route in iter_route_contexts(app.routes):  # included routers' routes, with prefixes
+        endpoint = route.endpoint
+        if not (isinstance(route.original_route, APIRoute) and getattr(endpoint, FAST_MARK, 0)):
+            continue
+        if route.dependant.dependencies or route.methods != {"POST"}:
+            raise TypeError(
+                f"{route.path} is marked fast_path but is not a plain POST without dependencies: "
+                "the fast pipeline would skip them; put the check in atlas.serve.policy."
+            )
+        found.append(FastRoute(str(route.path), get_type_hints(endpoint)["body"], endpoint))
+    return found

@@ -1,14 +1,16 @@
 """The feedback log: every prediction, appended in batches to Parquet; late labels join to it.
 
-Layout under ``folder`` (the server passes ``settings.home / "feedback"``)::
+The log lives at an fsspec URL: the server and ``atlas monitor`` use :func:`feedback_url`, the
+key ``feedback`` of the artifact store (``ATLAS_ARTIFACTS_URL``), so every server replica (Ray
+Serve on several nodes included) writes to one place when the store is shared. Layout::
 
     predictions/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
     labels/date=<YYYY-MM-DD>/part-<uuid>.parquet
 
 Durability: :meth:`FeedbackLog.record` only appends to an in-memory list; a writer thread
 writes a batch when ``batch_size`` records wait or ``flush_interval`` seconds have passed.
-Each file is written to a hidden temporary name in its folder, fsynced, then renamed (atomic
-on a local disk), so readers (which only glob ``part-*.parquet``) never see half a file. A
+Each file is written to a hidden temporary name in its folder, fsynced (local disks), then moved
+into place, so readers (which only glob ``part-*.parquet``) never see half a file. A
 failed write keeps its records and is retried (logged, with back-off). When more than
 ``max_pending`` records wait, ``record`` blocks up to ``block_s`` for the writer, then writes
 in the caller's thread: serving slows down instead of dropping records. :meth:`flush` and
@@ -23,28 +25,38 @@ import threading
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
+from os import PathLike
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
+from atlas.core.artifacts import open_artifacts
 from atlas.core.errors import AtlasError
 from atlas.core.logging import get_logger
 from atlas.core.names import check_name
+from atlas.core.settings import Settings
 from atlas.serve.feedback_store import (
     LABELS_SCHEMA,
     PREDICTIONS_SCHEMA,
+    FeedbackFiles,
     PredictionBatch,
     PredictionRecord,
     day,
-    part_files,
     query_joined,
     to_row,
-    write_atomic,
 )
 
-__all__ = ["FeedbackLog", "FeedbackWriteError", "PredictionBatch", "PredictionRecord"]
+__all__ = [
+    "FeedbackLog",
+    "FeedbackWriteError",
+    "PredictionBatch",
+    "PredictionRecord",
+    "feedback_url",
+]
+
+FEEDBACK_KEY = "feedback"
+MAX_RETRY_S = 30.0
 
 Item = PredictionRecord | PredictionBatch
 
@@ -57,8 +69,14 @@ class FeedbackWriteError(AtlasError):
     http_status = 503
 
 
+def feedback_url(settings: Settings) -> str:
+    """Where the server and ``atlas monitor`` keep the log: ``feedback`` in the artifact store."""
+    return open_artifacts(settings.artifacts_url).uri(FEEDBACK_KEY)
+
+
 class FeedbackLog:
-    """Append-only log of predictions and labels under ``folder`` (see the module docstring).
+    """Append-only log of predictions and labels at ``location`` (a folder or an fsspec URL;
+    see the module docstring).
 
     Thread-safe; the writer thread starts on the first :meth:`record`. Call :meth:`close` at
     shutdown (it writes what is left); it is also a context manager.
@@ -66,7 +84,7 @@ class FeedbackLog:
 
     def __init__(
         self,
-        folder: Path,
+        location: str | PathLike[str],
         *,
         batch_size: int = 1000,
         flush_interval: float = 1.0,
@@ -74,7 +92,8 @@ class FeedbackLog:
         block_s: float = 1.0,
         retry_s: float = 0.5,
     ) -> None:
-        self.folder = Path(folder)
+        self.files = FeedbackFiles(str(location))
+        self.url = self.files.url
         self.batch_size = batch_size
         self.flush_interval = flush_interval
         self.max_pending = max_pending
@@ -90,6 +109,11 @@ class FeedbackLog:
         self.written = 0
         self.write_errors = 0
         self.last_error: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **options: Any) -> FeedbackLog:
+        """The log at :func:`feedback_url` of ``settings``."""
+        return cls(feedback_url(settings), **options)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -181,7 +205,7 @@ class FeedbackLog:
                 end = time.monotonic() + wait
                 while not self._closed and (left := end - time.monotonic()) > 0:
                     self._cond.wait(left)
-            wait = min(wait * 2, 30.0)
+            wait = min(wait * 2, MAX_RETRY_S)
 
     def _drain(self, raise_errors: bool) -> bool:
         """Write everything queued; on failure put the unwritten records back in front."""
@@ -203,8 +227,7 @@ class FeedbackLog:
                     continue
                 try:
                     table = pa.Table.from_pylist([to_row(r) for r in recs], PREDICTIONS_SCHEMA)
-                    where = self.folder / "predictions" / f"model={model}" / f"date={date}"
-                    write_atomic(table, where)
+                    self.files.write(table, "predictions", f"model={model}", f"date={date}")
                     self.written += len(recs)
                 except Exception as exc:
                     error = exc
@@ -223,7 +246,7 @@ class FeedbackLog:
                 self._rows += len(left)
             if raise_errors:
                 raise FeedbackWriteError(
-                    f"Cannot write the feedback log under {self.folder}: {self.last_error}.",
+                    f"Cannot write the feedback log at {self.url}: {self.last_error}.",
                     hint="Free space or fix permissions; the records are kept and retried.",
                 ) from error
             return False
@@ -238,15 +261,14 @@ class FeedbackLog:
         ]
         if rows:
             table = pa.Table.from_pylist(rows, LABELS_SCHEMA)
-            write_atomic(table, self.folder / "labels" / f"date={day(now)}")
+            self.files.write(table, "labels", f"date={day(now)}")
         return len(rows)
 
     # -- reading ---------------------------------------------------------------------------
 
     def models(self) -> list[str]:
         """Names of the models that have logged predictions."""
-        root = self.folder / "predictions"
-        return sorted(p.name[6:] for p in root.glob("model=*") if p.is_dir())
+        return self.files.partitions("predictions", "model")
 
     def joined(
         self, model: str, since: datetime | None = None, version: int | None = None
@@ -255,5 +277,6 @@ class FeedbackLog:
         its newest ground-truth label (``truth``, ``labelled_at``; null when none), by time.
         Reads what is written: call :meth:`flush` first to include the queue."""
         check_name("model", model)
-        preds = part_files(self.folder / "predictions" / f"model={model}", since)
-        return query_joined(preds, part_files(self.folder / "labels"), since, version)
+        files = self.files
+        preds = files.parts("predictions", f"model={model}", since=since)
+        return query_joined(files, preds, files.parts("labels"), since, version)

@@ -1,30 +1,34 @@
 """The feedback log's files: the record, the Parquet schemas, atomic writes and the join query.
 
-Layout under the log's folder::
+Layout under the log's URL (any fsspec URL: a folder, ``s3://bucket/atlas/feedback``)::
 
     predictions/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
     labels/date=<YYYY-MM-DD>/part-<uuid>.parquet
 
-Every file is written under a hidden temporary name in its final folder, fsynced, then renamed
-(atomic on a local disk); readers only glob ``part-*.parquet``, so they never see half a file.
+Every file is written under a hidden temporary name in its final folder, fsynced, then moved
+into place (atomic on a local disk); readers only glob ``part-*.parquet``, so they never see
+half a file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import posixpath
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
+import fsspec
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 from atlas.core.names import is_version_number
 
@@ -215,52 +219,89 @@ def day(ts: datetime) -> str:
     return (ts.astimezone(UTC) if ts.tzinfo else ts).strftime("%Y-%m-%d")
 
 
-def write_atomic(table: pa.Table, folder: Path) -> Path:
-    """Write ``table`` as ``folder/part-<uuid>.parquet``: temporary file, fsync, rename.
-    On any error the temporary file is removed and the error propagates."""
-    folder.mkdir(parents=True, exist_ok=True)
-    name = f"part-{uuid.uuid4().hex}.parquet"
-    tmp = folder / f".{name}.tmp"
+class FeedbackFiles:
+    """The log's files under one fsspec URL (a folder, ``file://``, ``s3://``, ``memory://``).
+
+    Each file is written under a hidden temporary name in its final folder (fsynced where the
+    filesystem has file descriptors), then moved into place: atomic on a local disk; on an
+    object store the move is one whole-object copy, so a reader still never sees half a file.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.fs, root = fsspec.core.url_to_fs(url)
+        self.root = root.rstrip("/") or "/"
+        self.local = isinstance(self.fs, LocalFileSystem)
+
+    def path(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+    def write(self, table: pa.Table, *folder: str) -> str:
+        """Write ``table`` as ``folder/part-<uuid>.parquet``: temporary file, fsync, move.
+        On any error the temporary file is removed and the error propagates."""
+        where = self.path(*folder)
+        self.fs.makedirs(where, exist_ok=True)
+        name = f"part-{uuid.uuid4().hex}.parquet"
+        tmp = posixpath.join(where, f".{name}.tmp")
+        try:
+            with self.fs.open(tmp, "wb") as fh:
+                pq.write_table(table, fh)
+                fh.flush()
+                if self.local:
+                    os.fsync(fh.fileno())
+            self.fs.mv(tmp, posixpath.join(where, name))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self.fs.rm(tmp)
+            raise
+        if self.local:
+            _fsync_folder(where)
+        return posixpath.join(where, name)
+
+    def parts(self, *folder: str, since: datetime | None = None) -> list[str]:
+        """The finished files under ``folder/date=*/``, skipping days before ``since``."""
+        first = day(since) if since is not None else ""
+        found = self.fs.glob(self.path(*folder, "date=*", "part-*.parquet"))
+        dated = ((posixpath.basename(posixpath.dirname(f))[5:], f) for f in found)
+        return sorted(self.fs._strip_protocol(f) for d, f in dated if d >= first)
+
+    def partitions(self, folder: str, key: str) -> list[str]:
+        """The values of the ``key=value`` folders right under ``folder``."""
+        found = self.fs.glob(self.path(folder, f"{key}=*"))
+        prefix = len(key) + 1
+        return sorted(posixpath.basename(f)[prefix:] for f in found if self.fs.isdir(f))
+
+    def readable(self, paths: list[str]) -> list[str]:
+        """``paths`` as DuckDB reads them (local paths, else URLs of the registered fs)."""
+        return paths if self.local else [self.fs.unstrip_protocol(p) for p in paths]
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make a rename durable; some filesystems cannot fsync a folder (the file is in place)."""
     try:
-        with open(tmp, "wb") as fh:
-            pq.write_table(table, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, folder / name)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
         fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-    except OSError:  # some filesystems cannot fsync a folder; the file is in place already
+    except OSError:
         pass
-    return folder / name
 
 
-def part_files(root: Path, since: datetime | None = None) -> list[Path]:
-    """The finished files under ``root/date=*/``, skipping days before ``since``."""
-    first = day(since) if since is not None else ""
-    return sorted(
-        f for d in root.glob("date=*") if d.name[5:] >= first for f in d.glob("part-*.parquet")
-    )
-
-
-def _sql_list(paths: list[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+def _sql_list(paths: list[str]) -> str:
+    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
 
 
 def query_joined(
-    predictions: list[Path],
-    labels: list[Path],
+    files: FeedbackFiles,
+    predictions: list[str],
+    labels: list[str],
     since: datetime | None = None,
     version: int | None = None,
 ) -> pd.DataFrame:
     """Predictions left-joined to the newest label of each request id (``truth``,
     ``labelled_at``), ordered by time."""
+    predictions, labels = files.readable(predictions), files.readable(labels)
     if not predictions:
         return JOINED_SCHEMA.empty_table().to_pandas()
     label_rel = (
@@ -287,5 +328,7 @@ def query_joined(
         "ORDER BY p.timestamp, p.request_id"
     )
     with duckdb.connect() as con:
+        if not files.local:
+            con.register_filesystem(files.fs)
         con.execute("SET TimeZone = 'UTC'")
         return con.execute(sql, params).df()

@@ -3,9 +3,11 @@ inside its replica from the same settings, behind Ray Serve's HTTP proxy.
 
 Ray is the scale-out engine (DESIGN.md): a local instance is started when no cluster address is
 given; ``--ray-address ray://head:10001`` joins an existing cluster. Everything the replicas
-need travels as environment variables (``ATLAS_*``) and the server config; each replica opens
-the registry and the feedback log itself (log files have unique names, so replicas share the
-folder safely).
+need travels as environment variables (``ATLAS_*``) and the server config; each replica builds
+the app with :func:`~atlas.serve.app_factory.app_from_settings`, as ``atlas serve`` does: the
+same routes, feedback log and live monitor. The feedback log is written through the artifact
+store's URL, so with a shared store (``s3://...``) every replica's log lands in one place (file
+names are unique: replicas never overwrite each other).
 """
 
 from __future__ import annotations
@@ -29,17 +31,13 @@ def build_application(config: dict[str, Any], feedback: bool, num_replicas: int)
 
     def build_app() -> Any:  # runs in every replica
         from atlas.core.settings import get_settings
-        from atlas.registry import ModelRegistry
-        from atlas.serve.feedback import FeedbackLog
+        from atlas.serve.app_factory import app_from_settings
+        from atlas.serve.config import ServerConfig
         from atlas.serve.runner import freeze_heap
-        from atlas.serve.server import ServerConfig, create_app
 
         get_settings.cache_clear()
         settings = get_settings()
-        log = FeedbackLog(settings.home / "feedback") if feedback else None
-        app = create_app(
-            ModelRegistry.from_settings(settings), ServerConfig.model_validate(config), feedback=log
-        )
+        app = app_from_settings(settings, ServerConfig.model_validate(config), feedback=feedback)
         freeze_heap()  # as in `atlas serve`: no full garbage collections over the libraries
         return app
 

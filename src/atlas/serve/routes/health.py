@@ -1,0 +1,29 @@
+"""Liveness, readiness and the Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from atlas.serve.state import served
+
+router = APIRouter(tags=["health"])
+PROMETHEUS_TEXT = "text/plain; version=0.0.4"
+
+
+@router.get("/v2/health/live")
+def live() -> dict[str, bool]:
+    return {"live": True}
+
+
+@router.get("/v2/health/ready")
+def ready(request: Request) -> dict[str, bool]:
+    served(request).registry.db.ping()
+    return {"ready": True}
+
+
+@router.get("/metrics")
+def prometheus(request: Request) -> Response:
+    state = served(request)
+    metrics = state.service.metrics
+    metrics.loaded.set(len(state.models.loaded()))
+    return Response(metrics.render(), media_type=PROMETHEUS_TEXT)
