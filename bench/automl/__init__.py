@@ -1,0 +1,1 @@
+"""AutoML benchmarks: ATLAS against its peers (bench/README.md)."""

@@ -1,0 +1,1 @@
+"""What every benchmark shares: memory sampling, result stamps, output folders."""

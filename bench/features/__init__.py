@@ -1,0 +1,1 @@
+"""Feature-store benchmarks: ATLAS against Feast (bench/README.md)."""

@@ -1,0 +1,1 @@
+"""Serving benchmarks: ATLAS's inference server against MLflow's (bench/README.md)."""
