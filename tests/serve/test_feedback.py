@@ -4,20 +4,28 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import fsspec
+import httpx
 import numpy as np
+import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from atlas.core.errors import InvalidInputError
-from atlas.serve import feedback_store
+from atlas.registry import ModelRegistry
+from atlas.serve import BackgroundServer, app_from_settings, feedback_store
 from atlas.serve.feedback import (
     FeedbackLog,
     FeedbackWriteError,
     PredictionBatch,
     PredictionRecord,
+    feedback_url,
 )
+from atlas.serve.monitoring import Monitor
 
 
 def _rec(rid: str, model: str = "credit", p: float = 0.7, **extra) -> PredictionRecord:
@@ -217,3 +225,54 @@ def test_server_logs_every_prediction_and_monitor_exports(sqlite_settings, make_
     assert sorted(joined["request_id"]) == sorted(ids) and joined["truth"].notna().all()
     names = {f.name for f in text_string_to_metric_families(text)}
     assert any("auc" in n for n in names), names
+
+
+@pytest.fixture(params=["file", "memory"])
+def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A log location as a URL: a file:// folder, or fsspec's in-memory filesystem."""
+    if request.param == "file":
+        yield f"file://{tmp_path / 'shared' / 'feedback'}"
+        return
+    url = f"memory://feedback-{uuid.uuid4().hex}"
+    yield url
+    fs, root = fsspec.core.url_to_fs(url)
+    fs.rm(root, recursive=True)
+
+
+def test_replicas_write_one_log_at_a_url(log_url: str) -> None:
+    """Two replicas' logs at one URL: a reader (the monitor, ``atlas monitor``) sees both."""
+    replicas = [FeedbackLog(log_url, batch_size=10**6, flush_interval=60) for _ in range(2)]
+    for i, log in enumerate(replicas):
+        log.record_many([_rec(f"r{i}-{j}", model="credit" if j else "fraud") for j in range(3)])
+        log.close()
+    reader = FeedbackLog(log_url)
+    assert reader.models() == ["credit", "fraud"]
+    assert reader.add_labels([("r0-1", "good"), ("r1-2", "bad")]) == 2
+    joined = reader.joined("credit")
+    assert sorted(joined["request_id"]) == ["r0-1", "r0-2", "r1-1", "r1-2"]
+    truth = dict(zip(joined["request_id"], joined["truth"], strict=True))
+    assert truth["r0-1"] == "good" and truth["r1-2"] == "bad" and pd.isna(truth["r0-2"])
+    fs, root = fsspec.core.url_to_fs(log_url)
+    assert fs.glob(f"{root}/**/.*.tmp") == []  # every file was moved into place
+    monitor = Monitor(reader, window=None)
+    (version,) = monitor.metrics("credit")
+    assert (version["count"], version["labelled"], version["accuracy"]) == (4, 2, 0.5)
+
+
+def test_the_served_app_logs_under_the_artifact_store(make_settings, make_draft) -> None:
+    """app_from_settings (atlas serve, every Ray replica): the log is ``feedback`` in the
+    artifact store, and /metrics carries the live monitor."""
+    url = f"memory://atlas-{uuid.uuid4().hex}"
+    settings = make_settings(artifacts_url=url)
+    ModelRegistry.from_settings(settings).register("credit", make_draft())
+    assert feedback_url(settings) == f"memory:///{url.removeprefix('memory://')}/feedback"
+    body = {"records": [{"income": 1.0, "debt": 0.5, "region": "north"}], "request_id": "one"}
+    with (
+        BackgroundServer(app_from_settings(settings)) as server,
+        httpx.Client(base_url=server.url, timeout=30) as client,
+    ):
+        assert client.post("/v1/models/credit:predict", json=body).status_code == 200
+        metrics = client.get("/metrics").text
+    assert "atlas_feedback_written" in metrics  # the monitor's collector is registered
+    logged = FeedbackLog.from_settings(settings).joined("credit")  # closed at shutdown: written
+    assert list(logged["request_id"]) == ["one"]

@@ -1,52 +1,68 @@
 """The serving caches: aliases and rollout plans are refreshed in the background once stale
 (stale-while-revalidate), ``peek`` answers from memory only, and an unreachable registry or
-database leaves the known answer in place."""
+database leaves the known answer in place. A fake clock ages the caches and refreshes run
+inline (no sleeps), on each metadata database."""
 
 from __future__ import annotations
-
-import time
 
 import pytest
 
 from atlas.core.errors import NotFoundError
 from atlas.registry import ModelRegistry
 from atlas.serve.models import ModelManager
+from atlas.serve.refresh import InlineExecutor, Refresher
 from atlas.serve.rollout import RolloutPlan, Rollouts
 
+TTL = 5.0
 
-def _until(check, seconds: float = 5.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.02)
-    return False
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
 
 
 @pytest.fixture
-def registry(sqlite_settings, make_draft) -> ModelRegistry:
-    registry = ModelRegistry.from_settings(sqlite_settings)
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def registry(settings, make_draft) -> ModelRegistry:
+    registry = ModelRegistry.from_settings(settings)
     registry.register("credit", make_draft())
     registry.register("credit", make_draft(seed=1))
     registry.promote("credit", 1)
     return registry
 
 
-def test_stale_alias_is_served_then_refreshed_in_the_background(registry) -> None:
-    models = ModelManager(registry, alias_ttl=0.05)
+def _manager(registry: ModelRegistry, clock: Clock, **options: float) -> ModelManager:
+    inline = Refresher("aliases", InlineExecutor())
+    return ModelManager(registry, alias_ttl=TTL, clock=clock, refresher=inline, **options)
+
+
+def test_stale_alias_is_served_then_refreshed_in_the_background(registry, clock) -> None:
+    models = _manager(registry, clock)
     assert models.peek("credit", "production") is None  # nothing resolved or loaded yet
     assert models.get("credit", "production").version == 1
     assert models.peek("credit", "production").version == 1  # memory only now
     registry.promote("credit", 2)
-    time.sleep(0.1)  # stale: the next answer is still the cached one, and a refresh starts
-    assert models.resolve("credit", "production") == 1
-    assert _until(lambda: models.resolve("credit", "production") == 2)
+    clock.advance(TTL - 0.1)
+    assert models.resolve("credit", "production") == 1  # fresh: the registry is not asked
+    clock.advance(0.1)
+    assert models.resolve("credit", "production") == 1  # stale: answered, refresh started
+    assert models.resolve("credit", "production") == 2  # the refresh landed
     assert models.peek("credit", "production") is None  # v2 is known but not loaded yet
     assert models.get("credit", "production").version == 2
 
 
-def test_unreachable_registry_keeps_the_known_version(registry, monkeypatch) -> None:
-    models = ModelManager(registry, alias_ttl=0.05)
+def test_unreachable_registry_keeps_the_known_version(registry, clock, monkeypatch) -> None:
+    models = _manager(registry, clock)
     assert models.get("credit", "latest").version == 2
     calls = []
 
@@ -55,24 +71,23 @@ def test_unreachable_registry_keeps_the_known_version(registry, monkeypatch) -> 
         raise ConnectionError("database is down")
 
     monkeypatch.setattr(registry, "get", down)
-    time.sleep(0.1)
-    for _ in range(20):
+    for _ in range(3):
+        clock.advance(TTL)
         assert models.get("credit", "latest").version == 2
-        time.sleep(0.01)
-    assert calls  # the background refresh did try, and failed quietly
+    assert len(calls) == 3  # each stale read tried a refresh, which failed quietly
 
 
-def test_an_alias_gone_from_the_registry_is_forgotten(registry, monkeypatch) -> None:
-    models = ModelManager(registry, alias_ttl=0.05)
+def test_an_alias_gone_from_the_registry_is_forgotten(registry, clock, monkeypatch) -> None:
+    models = _manager(registry, clock)
     assert models.resolve("credit", "production") == 1
 
     def gone(name, ref=None):
         raise NotFoundError(f"Model {name!r} has no alias {ref!r}.")
 
     monkeypatch.setattr(registry, "get", gone)
-    time.sleep(0.1)
-    models.resolve("credit", "production")  # stale: starts the refresh, which finds no alias
-    assert _until(lambda: models.peek("credit", "production") is None)
+    clock.advance(TTL)
+    models.resolve("credit", "production")  # stale: the refresh finds no alias
+    assert models.peek("credit", "production") is None
     with pytest.raises(NotFoundError):  # the next request asks, and gets the 404's error
         models.resolve("credit", "production")
 
@@ -85,11 +100,26 @@ def test_zero_ttl_asks_every_time(registry) -> None:
     assert models.resolve("credit", "production") == 2
 
 
-def test_rollout_plans_follow_the_database_in_the_background(registry) -> None:
-    writer, reader = Rollouts(registry.db, ttl=0.05), Rollouts(registry.db, ttl=0.05)
+def test_idle_models_are_unloaded_by_the_clock(registry, clock) -> None:
+    models = _manager(registry, clock, idle_seconds=60.0)
+    models.get("credit", 1)
+    clock.advance(30)
+    models.get("credit", 2)
+    clock.advance(31)  # v1 idle for 61 s, v2 for 31 s
+    models.sweep()
+    assert [(m["version"], m["idle_s"]) for m in models.loaded()] == [(2, 31.0)]
+    assert models.unloads == 1
+
+
+def test_rollout_plans_follow_the_database_in_the_background(registry, clock) -> None:
+    def rollouts() -> Rollouts:
+        return Rollouts(registry.db, TTL, clock, Refresher("rollouts", InlineExecutor()))
+
+    writer, reader = rollouts(), rollouts()
     assert not reader.known("credit") and reader.get("credit") is None
     assert reader.known("credit")
     writer.set("credit", RolloutPlan(canary_version=2, canary_share=0.5))
-    time.sleep(0.1)
-    reader.get("credit")  # stale: answers from memory, refreshes in the background
-    assert _until(lambda: (p := reader.get("credit")) is not None and p.canary_version == 2)
+    assert reader.get("credit") is None  # fresh for TTL seconds: not read again
+    clock.advance(TTL + 0.1)
+    plan = reader.get("credit")  # stale: re-read in the background (inline here)
+    assert plan is not None and plan.canary_version == 2

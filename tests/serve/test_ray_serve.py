@@ -1,4 +1,5 @@
-"""`atlas serve --ray`: the same app as Ray Serve replicas, on a local Ray instance."""
+"""`atlas serve --ray`: the same app as Ray Serve replicas, on a local Ray instance, built by the
+same factory as `atlas serve` (feedback log and live monitor included)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_ray_serve_answers_like_the_package(sqlite_settings, make_draft, ray_ins
     draft = make_draft()
     registry.register("credit", draft)
     port = _free_port()
-    ray_serve.run({}, host="127.0.0.1", port=port, num_replicas=2, feedback=False, blocking=False)
+    ray_serve.run({}, host="127.0.0.1", port=port, num_replicas=2, feedback=True, blocking=False)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -65,3 +66,5 @@ def test_ray_serve_answers_like_the_package(sqlite_settings, make_draft, ray_ins
     np.testing.assert_allclose(got, draft.expected[:5], rtol=1e-7)
     bad = httpx.post(f"{url}/v1/models/ghost:predict", json={"records": rows[:1]}, timeout=30)
     assert bad.status_code == 404
+    metrics = httpx.get(f"{url}/metrics", timeout=30).text
+    assert "atlas_feedback_written" in metrics  # the replica has the live monitor

@@ -127,12 +127,14 @@ def fast_routes_of(app: FastAPI) -> list[FastRoute]:
     found = []
     for route in iter_route_contexts(app.routes):  # included routers' routes, with prefixes
         endpoint = route.endpoint
-        if not (isinstance(route.original_route, APIRoute) and getattr(endpoint, FAST_MARK, 0)):
+        marked = endpoint is not None and getattr(endpoint, FAST_MARK, False)
+        if not (isinstance(route.original_route, APIRoute) and marked):
             continue
         if route.dependant.dependencies or route.methods != {"POST"}:
             raise TypeError(
                 f"{route.path} is marked fast_path but is not a plain POST without dependencies: "
                 "the fast pipeline would skip them; put the check in atlas.serve.policy."
             )
+        assert endpoint is not None
         found.append(FastRoute(str(route.path), get_type_hints(endpoint)["body"], endpoint))
     return found

@@ -8,13 +8,17 @@ registry again (stale-while-revalidate: no request waits for the registry once a
 use). Loading never blocks requests for other models, and a model being replaced keeps
 answering until the new one is ready (hot swap). :meth:`ModelManager.peek` answers only from
 memory, for callers on the event loop.
+
+``clock`` (monotonic seconds: alias ages, idleness, cold starts) and ``refresher`` (where
+background alias refreshes run) are injectable, so tests need no sleeps.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from atlas.core.errors import NotFoundError
@@ -29,7 +33,7 @@ class Entry:
     size: int
     loaded_at: float
     cold_start_s: float
-    last_used: float = field(default_factory=time.monotonic)
+    last_used: float
 
 
 def _package_size(folder: Path) -> int:
@@ -44,15 +48,18 @@ class ModelManager:
         idle_seconds: float = 900.0,
         memory_cap: int | None = None,
         alias_ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        refresher: Refresher | None = None,
     ) -> None:
         self.registry = registry
+        self.clock = clock
         self.idle_seconds = idle_seconds
         self.memory_cap = memory_cap
         self.alias_ttl = alias_ttl
         self._entries: dict[tuple[str, int], Entry] = {}
         self._aliases: dict[tuple[str, str], tuple[int, float]] = {}
         self._loading: dict[tuple[str, int], threading.Lock] = {}
-        self._refresher = Refresher("aliases")
+        self._refresher = refresher or Refresher("aliases")
         self._lock = threading.Lock()
         self.loads = 0
         self.unloads = 0
@@ -73,13 +80,13 @@ class ModelManager:
         hit = self._aliases.get(key)
         if hit is None or self.alias_ttl <= 0:  # a TTL of 0: ask the registry every time
             return None
-        if time.monotonic() - hit[1] >= self.alias_ttl:
+        if self.clock() - hit[1] >= self.alias_ttl:
             self._refresher.later(key, lambda: self._refresh(key))
         return hit[0]
 
     def _ask(self, key: tuple[str, str]) -> int:
         version = self.registry.get(key[0], key[1] or None).version
-        self._aliases[key] = (version, time.monotonic())
+        self._aliases[key] = (version, self.clock())
         return version
 
     def _refresh(self, key: tuple[str, str]) -> None:
@@ -101,7 +108,7 @@ class ModelManager:
         entry = None if version is None else self._entries.get((name, version))
         if entry is None:
             return None
-        entry.last_used = time.monotonic()
+        entry.last_used = self.clock()
         return entry.model
 
     def get(self, name: str, ref: str | int | None = None) -> LoadedModel:
@@ -109,7 +116,7 @@ class ModelManager:
         entry = self._entries.get((name, version))
         if entry is None:
             entry = self._load(name, version)
-        entry.last_used = time.monotonic()
+        entry.last_used = self.clock()
         return entry.model
 
     def _load(self, name: str, version: int) -> Entry:
@@ -120,11 +127,12 @@ class ModelManager:
             entry = self._entries.get(key)
             if entry is not None:
                 return entry
-            began = time.perf_counter()
+            began = self.clock()
             _, manifest, folder = self.registry.fetch(name, version)
             model = LoadedModel(manifest, folder)
-            cold = time.perf_counter() - began
-            entry = Entry(model, _package_size(folder) * 3, time.monotonic(), cold)
+            cold = self.clock() - began
+            now = self.clock()
+            entry = Entry(model, _package_size(folder) * 3, now, cold, last_used=now)
             with self._lock:
                 self._entries[key] = entry
                 self.loads += 1
@@ -135,7 +143,7 @@ class ModelManager:
 
     def _evict(self, keep: tuple[str, int] | None = None) -> None:
         """Unload idle models, then the least recently used ones until under the cap."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             for key, entry in list(self._entries.items()):
                 if key != keep and now - entry.last_used > self.idle_seconds:
@@ -159,7 +167,7 @@ class ModelManager:
         self._evict()
 
     def loaded(self) -> list[dict[str, object]]:
-        now = time.monotonic()
+        now = self.clock()
         return [
             {
                 "model": k[0],

@@ -11,14 +11,16 @@ import hashlib
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from atlas.core.database import Database
-from atlas.core.schema import RolloutRow, utcnow
+from atlas.core.schema import utcnow
 from atlas.serve.refresh import Refresher
+from atlas.serve.tables import RolloutRow
 
 
 class RolloutPlan(BaseModel):
@@ -52,23 +54,31 @@ class Rollouts:
 
     With a database, plans are stored in ``atlas_rollouts`` and re-read every ``ttl`` seconds,
     so every replica of a server follows the same plan and an automatic rollback made by one
-    reaches the others; without one (tests, a single process) they live in memory.
+    reaches the others; without one (tests, a single process) they live in memory. ``clock``
+    (monotonic seconds) ages the plans and ``refresher`` runs the background re-reads.
     """
 
-    def __init__(self, db: Database | None = None, ttl: float = 1.0) -> None:
+    def __init__(
+        self,
+        db: Database | None = None,
+        ttl: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        refresher: Refresher | None = None,
+    ) -> None:
         self.db = db
         self.ttl = ttl
+        self.clock = clock
         self._plans: dict[str, RolloutPlan] = {}
         self._read_at: dict[str, float] = {}
         self._windows: dict[str, _Window] = {}
         self._lock = threading.Lock()
-        self._refresher = Refresher("rollouts")
+        self._refresher = refresher or Refresher("rollouts")
         self.events: list[dict[str, Any]] = []
 
     def set(self, model: str, plan: RolloutPlan) -> None:
         with self._lock:
             self._plans[model] = plan
-            self._read_at[model] = time.monotonic()
+            self._read_at[model] = self.clock()
             self._windows[model] = _Window()
         self._store(model, plan)
         self._event(model, "plan", plan.model_dump())
@@ -80,7 +90,7 @@ class Rollouts:
             read_at = self._read_at.get(model)
             if read_at is None or self.ttl <= 0:  # a TTL of 0: read every time
                 self._read(model)
-            elif time.monotonic() - read_at > self.ttl:
+            elif self.clock() - read_at > self.ttl:
                 self._refresher.later(model, lambda: self._read(model))
         return self._plans.get(model)
 
@@ -98,7 +108,7 @@ class Rollouts:
                 self._plans.pop(model, None)
             else:
                 self._plans[model] = plan
-            self._read_at[model] = time.monotonic()
+            self._read_at[model] = self.clock()
 
     def _store(self, model: str, plan: RolloutPlan) -> None:
         if self.db is None:

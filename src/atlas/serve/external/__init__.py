@@ -1,11 +1,10 @@
-"""External data access for the inference server: pluggable async connectors behind a
-timeout, a TTL cache, a circuit breaker, single-flight de-duplication and a declared fallback
-(see docs/external-data.md).
+"""External data access for the inference server: pluggable async connectors (their types are
+plugins, entry points ``atlas.connectors``) behind a timeout, a TTL cache, a circuit breaker,
+single-flight de-duplication and a declared fallback (see docs/external-data.md).
 """
 
 from atlas.serve.external.base import Connector, ConnectorError, FieldType, Outcome, check_values
 from atlas.serve.external.config import (
-    BreakerConfig,
     ConnectorsConfig,
     ConnectorSet,
     HTTPConnectorConfig,
@@ -13,12 +12,14 @@ from atlas.serve.external.config import (
 )
 from atlas.serve.external.guarded import Guarded
 from atlas.serve.external.http import HTTPConnector, new_client
+from atlas.serve.external.plugins import BreakerConfig, ConnectorConfig, connector_types
 from atlas.serve.external.resilience import CircuitBreaker, TTLCache
 
 __all__ = [
     "BreakerConfig",
     "CircuitBreaker",
     "Connector",
+    "ConnectorConfig",
     "ConnectorError",
     "ConnectorSet",
     "ConnectorsConfig",
@@ -29,6 +30,7 @@ __all__ = [
     "Outcome",
     "TTLCache",
     "check_values",
+    "connector_types",
     "new_client",
     "parse_connectors",
 ]

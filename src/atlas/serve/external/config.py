@@ -12,61 +12,58 @@ calls once per request.
         breaker: {failures: 5, cooldown_s: 10}
         fallback: {bureau_score: 600.0, bureau_defaults: 0}
 
-A header value may name an environment variable, ``"Bearer ${BUREAU_TOKEN}"``, read when the
-set is built, so secrets stay out of the file.
+``type`` (default ``http``) picks the connector type, a plugin of the entry-point group
+``atlas.connectors`` (see :mod:`atlas.serve.external.plugins`). A header value may name an
+environment variable, ``"Bearer ${BUREAU_TOKEN}"``, read when the set is built, so secrets stay
+out of the file.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
 import httpx
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from atlas.core.errors import InvalidInputError
 from atlas.core.logging import get_logger
-from atlas.serve.external.base import FieldType, Outcome, coerce
+from atlas.serve.external.base import Connector, Outcome
 from atlas.serve.external.guarded import Guarded
 from atlas.serve.external.http import HTTPConnector, new_client, placeholders
-from atlas.serve.external.resilience import CircuitBreaker
+from atlas.serve.external.plugins import BreakerConfig, ConnectorConfig, connector_type
 
-NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+__all__ = [
+    "BreakerConfig",
+    "ConnectorConfig",
+    "ConnectorSet",
+    "ConnectorsConfig",
+    "HTTPConnectorConfig",
+    "parse_connectors",
+]
+
 ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 HINT = "See docs/external-data.md for the connector fields and an example."
+DEFAULT_TYPE = "http"
 log = get_logger("atlas.serve.external")
 
 
-class BreakerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    failures: int = Field(default=5, ge=1, description="Consecutive failures that open it.")
-    cooldown_s: float = Field(default=10.0, gt=0, description="How long it stays open.")
-    failure_rate: float | None = Field(default=None, gt=0, le=1, description="Or this rate...")
-    window: int = Field(default=20, ge=2, description="...over the last `window` calls.")
+class HTTPConnectorConfig(ConnectorConfig):
+    """The built-in ``http`` type: a JSON answer from ``GET url`` (the key filled in) or from
+    ``POST url`` with ``{key: value}``."""
 
-
-class HTTPConnectorConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=NAME)
     type: Literal["http"] = "http"
-    key: str = Field(min_length=1, description="The request field holding the lookup key.")
     method: Literal["GET", "POST"] = "GET"
     url: str
     headers: dict[str, str] = Field(default_factory=dict)
     json_path: str | None = None
-    fields: dict[str, FieldType] = Field(min_length=1)
-    timeout_ms: float = Field(default=100.0, gt=0, le=60_000)
-    cache_ttl_s: float = Field(default=0.0, ge=0, description="0 turns the cache off.")
-    cache_size: int = Field(default=10_000, ge=0)
-    breaker: BreakerConfig = Field(default_factory=BreakerConfig)
-    fallback: dict[str, Any] | Literal["missing"] = "missing"
 
     @field_validator("url")
     @classmethod
@@ -84,34 +81,9 @@ class HTTPConnectorConfig(BaseModel):
             raise ValueError(f"'{url}' has no {{{key}}} placeholder for the key")
         return url
 
-    @field_validator("fields")
-    @classmethod
-    def _field_names(cls, fields: dict[str, FieldType]) -> dict[str, FieldType]:
-        bad = [f for f in fields if not re.match(NAME, f)]
-        if bad:
-            raise ValueError(f"field name(s) {bad} must be identifiers")
-        return fields
-
-    @field_validator("fallback")
-    @classmethod
-    def _fallback(cls, value: Any, info: ValidationInfo) -> dict[str, Any] | Literal["missing"]:
-        fields = info.data.get("fields")
-        if value == "missing" or fields is None:
-            return value
-        unknown = sorted(set(value) - set(fields))
-        if unknown:
-            raise ValueError(f"fallback names {unknown}, which are not in fields")
-        out = {}
-        for name, item in value.items():
-            try:
-                out[name] = None if item is None else coerce(item, fields[name])
-            except ValueError as exc:
-                raise ValueError(f"fallback for '{name}': {exc}") from None
-        return out
-
-    def build(self, client: httpx.AsyncClient | None = None) -> Guarded:
+    def connector(self, client: httpx.AsyncClient | None) -> Connector:
         headers = {k: _expand(v, f"{self.name}.headers.{k}") for k, v in self.headers.items()}
-        connector = HTTPConnector(
+        return HTTPConnector(
             self.name,
             self.url,
             self.fields,
@@ -121,38 +93,13 @@ class HTTPConnectorConfig(BaseModel):
             key_name=self.key,
             client=client,
         )
-        b = self.breaker
-        return Guarded(
-            connector,
-            key=self.key,
-            timeout_s=self.timeout_ms / 1000,
-            cache_ttl_s=self.cache_ttl_s,
-            cache_size=self.cache_size,
-            breaker=CircuitBreaker(self.name, b.failures, b.cooldown_s, b.failure_rate, b.window),
-            fallback=None if self.fallback == "missing" else self.fallback,
-        )
 
 
-class ConnectorsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    connectors: list[HTTPConnectorConfig] = Field(default_factory=list)
+@dataclass(frozen=True)
+class ConnectorsConfig:
+    """Validated connectors (of any types), unique by name and by provided field."""
 
-    @field_validator("connectors")
-    @classmethod
-    def _unique(cls, items: list[HTTPConnectorConfig]) -> list[HTTPConnectorConfig]:
-        names: set[str] = set()
-        fields: dict[str, str] = {}
-        for item in items:
-            if item.name in names:
-                raise ValueError(f"two connectors are named '{item.name}'")
-            names.add(item.name)
-            for field in item.fields:
-                if field in fields:
-                    raise ValueError(
-                        f"field '{field}' comes from both '{fields[field]}' and '{item.name}'"
-                    )
-                fields[field] = item.name
-        return items
+    connectors: list[ConnectorConfig] = field(default_factory=list)
 
 
 def _expand(value: str, where: str) -> str:
@@ -169,23 +116,51 @@ def _expand(value: str, where: str) -> str:
 
 
 def parse_connectors(data: Any, label: str = "connectors") -> ConnectorsConfig:
-    """Validate ``{"connectors": [...]}`` (or the bare list); errors name the connector and the
-    field."""
-    if isinstance(data, list):
-        data = {"connectors": data}
+    """Validate ``{"connectors": [...]}`` (or the bare list), each item by its type's config;
+    errors name the connector and the field."""
+    if isinstance(data, Mapping) and set(data) <= {"connectors"}:
+        data = data.get("connectors")
     if data is None:
-        data = {}
+        data = []
+    if not isinstance(data, list):
+        raise InvalidInputError(f"Invalid {label}: expected a list of connectors.", hint=HINT)
+    items = [_parse_one(item, i, label) for i, item in enumerate(data)]
+    _check_unique(items, label)
+    return ConnectorsConfig(items)
+
+
+def _parse_one(item: Any, index: int, label: str) -> ConnectorConfig:
+    name = item.get("name") if isinstance(item, Mapping) else None
+    where = f"connectors.{index}" + (f" ({name})" if name is not None else "")
+    if not isinstance(item, Mapping):
+        raise InvalidInputError(f"Invalid {label} at {where}: expected a mapping.", hint=HINT)
+    kind = connector_type(item.get("type", DEFAULT_TYPE), f"Invalid {label} at {where}", HINT)
     try:
-        return ConnectorsConfig.model_validate(data)
+        return kind.model_validate(item)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = list(first["loc"])
-        if len(loc) >= 2 and loc[0] == "connectors" and isinstance(loc[1], int):
-            with contextlib.suppress(KeyError, IndexError, TypeError):
-                loc[1] = f"{loc[1]} ({data['connectors'][loc[1]]['name']})"
-        where = ".".join(str(p) for p in loc) or "top level"
+        path = ".".join([where, *(str(p) for p in first["loc"])])
         msg = first["msg"].removeprefix("Value error, ")
-        raise InvalidInputError(f"Invalid {label} at {where}: {msg}.", hint=HINT) from None
+        raise InvalidInputError(f"Invalid {label} at {path}: {msg}.", hint=HINT) from None
+
+
+def _check_unique(items: list[ConnectorConfig], label: str) -> None:
+    names: set[str] = set()
+    fields: dict[str, str] = {}
+    for item in items:
+        if item.name in names:
+            raise InvalidInputError(
+                f"Invalid {label}: two connectors are named '{item.name}'.", hint=HINT
+            )
+        names.add(item.name)
+        for name in item.fields:
+            if name in fields:
+                raise InvalidInputError(
+                    f"Invalid {label}: field '{name}' comes from both '{fields[name]}' and "
+                    f"'{item.name}'.",
+                    hint=HINT,
+                )
+            fields[name] = item.name
 
 
 class ConnectorSet:

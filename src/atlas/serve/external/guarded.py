@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from atlas.serve.external.base import Connector, ConnectorError, Outcome, Source, check_values
@@ -39,7 +39,8 @@ class Guarded:
 
     ``key`` is the request field whose value is the lookup key. ``fallback`` gives a value per
     field; a field it leaves out (or ``fallback=None``) falls back to ``None`` ("missing").
-    ``cache_ttl_s=0`` turns the cache off. Use from one event loop.
+    ``cache_ttl_s=0`` turns the cache off. ``clock`` (seconds, monotonic) times the cache, the
+    default breaker and the latencies; tests pass a fake one. Use from one event loop.
     """
 
     def __init__(
@@ -52,13 +53,15 @@ class Guarded:
         cache_size: int = 10_000,
         breaker: CircuitBreaker | None = None,
         fallback: Mapping[str, Any] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.connector = connector
         self.name = connector.name
         self.key = key
         self.timeout_s = timeout_s
-        self.cache = TTLCache(cache_size, cache_ttl_s)
-        self.breaker = breaker or CircuitBreaker(connector.name)
+        self.clock = clock
+        self.cache = TTLCache(cache_size, cache_ttl_s, clock)
+        self.breaker = breaker or CircuitBreaker(connector.name, clock=clock)
         self.fallback = {f: (fallback or {}).get(f) for f in connector.fields}
         self._flights: dict[str, asyncio.Task[dict[str, Any]]] = {}
         self._counts = dict.fromkeys(COUNTERS, 0)
@@ -84,7 +87,7 @@ class Guarded:
         if values is None:
             return None
         self._counts["calls"] += 1
-        return self._answer("cache", values, time.perf_counter())
+        return self._answer("cache", values, self.clock())
 
     async def get(self, request: Mapping[str, Any]) -> Outcome:
         """The connector's values for the request's key; never raises for a failure."""
@@ -97,7 +100,7 @@ class Guarded:
 
     async def fetch(self, key: str, request: Mapping[str, Any]) -> Outcome:
         """The connector's values for ``key``; never raises for a failure."""
-        start = time.perf_counter()
+        start = self.clock()
         self._counts["calls"] += 1
         cached = self.cache.get(key)
         if cached is not None:
@@ -121,7 +124,7 @@ class Guarded:
     async def _live(self, key: str, request: Mapping[str, Any]) -> dict[str, Any]:
         """One upstream call: timed out, checked, recorded by the breaker, cached."""
         self._counts["upstream_calls"] += 1
-        began = time.perf_counter()
+        began = self.clock()
         try:
             raw = await asyncio.wait_for(self.connector.fetch(key, request), self.timeout_s)
             values = check_values(self.name, self.connector.fields, raw)
@@ -156,17 +159,17 @@ class Guarded:
 
     def _answer(self, source: Source, values: dict[str, Any], start: float) -> Outcome:
         self._counts[source] += 1
-        latency = 1000 * (time.perf_counter() - start)
+        latency = 1000 * (self.clock() - start)
         return Outcome(self.name, dict(values), source, None, latency)
 
     def fallback_outcome(self, error: str, start: float | None = None) -> Outcome:
         """The declared fallback values, flagged with ``error`` (counted as a fallback)."""
         self._counts["fallback"] += 1
-        latency = 0.0 if start is None else 1000 * (time.perf_counter() - start)
+        latency = 0.0 if start is None else 1000 * (self.clock() - start)
         return Outcome(self.name, dict(self.fallback), "fallback", error, latency)
 
     def _observe(self, began: float) -> None:
-        ms = 1000 * (time.perf_counter() - began)
+        ms = 1000 * (self.clock() - began)
         self._latency_sum_ms += ms
         self._buckets[bisect.bisect_left(LATENCY_BUCKETS_MS, ms)] += 1
 
