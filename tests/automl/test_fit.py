@@ -24,7 +24,7 @@ def test_fit_registers_a_model_with_lineage(settings) -> None:
     assert report.task == "binary" and report.metric == "roc_auc"
     assert report.test_metrics["roc_auc"] > 0.7 and 0 < report.test_metrics["ks"] < 1
     assert report.n_trials == 6 and len(report.leaderboard) == 6
-    assert report.leaderboard["learner"].isin(list(LEARNERS)).all()
+    assert report.leaderboard["learner"].isin(LEARNERS.names()).all()
     # the Optuna study is durable and readable by optuna-dashboard from the metadata database
     study = optuna.load_study(
         study_name=report.study_name, storage=study_storage(settings.database_url)

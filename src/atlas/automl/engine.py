@@ -1,11 +1,15 @@
 """The search engine: portfolio, then TPE, trials in worker processes, all inside a deadline.
 
 The parent process owns the Optuna study (ask-and-tell) and the clock; workers only fit. Each
-trial is scored by cross-validation, fold by fold; after every fold Optuna's successive-halving
-pruner may stop it, so cheap partial evaluations screen expensive ones. Every finished trial
+trial is scored by cross-validation, fold by fold; after every fold Optuna's pruner
+(:func:`atlas.automl.study.make_pruner`) may stop it, so cheap partial evaluations screen
+expensive ones. Every finished trial
 keeps its out-of-fold predictions and its fold models (bagging: no refit is needed), and the
 final model is a greedy ensemble of them. The search stops early enough that ensembling fits in
 the budget; a worker past its time is killed.
+
+Every planning decision reads the engine's ``clock`` (``time.monotonic`` unless a test injects
+another), so the decisions can be tested without waiting for them.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import optuna
 
 from atlas.automl.ensemble import greedy_ensemble, tune_threshold
 from atlas.automl.learners import LEARNERS, Learner
+from atlas.automl.learners.base import FIXED_MEMORY
 from atlas.automl.memory import available_memory, private_rss
 from atlas.automl.metrics import Metric
 from atlas.automl.study import make_pruner, make_sampler
@@ -31,7 +36,20 @@ from atlas.automl.workers import Event, Job, Shared, WorkerPool
 
 KEEP_TOP = 30  # finished trials whose predictions and models are kept for the ensemble
 MAX_FAILURES = 3  # a learner that failed this often is not tried again in this search
-TRIAL_SHARE = 0.25  # a trial may use this share of the budget (or 3x the slowest good trial)
+TRIAL_SHARE = 0.25  # a trial may use this share of the budget...
+SLOWEST_FACTOR = 3.0  # ...or this many times the slowest finished trial, if that is longer
+MIN_TRIAL_SECONDS = 2.0  # ...and never less than this
+ENSEMBLE_SHARE = 0.04  # the search stops this share of the budget before the deadline...
+MIN_ENSEMBLE_SECONDS = 0.75  # ...or this many seconds, if that is longer: time to ensemble
+MIN_START_SECONDS = 0.05  # no trial starts with less time than this left
+COST_OVERRUN = 3.0  # a trial estimated at this many times the time left is skipped
+MAX_ASKS = 20  # configurations sampled for one free worker before waiting for results
+MIN_CAPPED_ROWS = 100  # a trial whose memory cap leaves fewer rows than this is skipped...
+MIN_CAPPED_SHARE = 0.05  # ...or fewer than this share of the training rows
+POLL_SECONDS = 0.2  # the longest wait for worker messages between two planning steps
+KILL_GRACE = 0.5  # seconds past its time limit before a trial's worker is killed
+PARENT_MEMORY = 128 * 2**20  # bytes of each worker's share of memory_limit left to the parent
+Clock = Callable[[], float]
 
 
 @dataclass
@@ -86,9 +104,29 @@ def default_learners() -> list[str]:
     """Every learner whose optional dependency is installed (the MLP needs torch)."""
     return [
         name
-        for name, cls in LEARNERS.items()
+        for name, cls in LEARNERS.all().items()
         if all(importlib.util.find_spec(dep) is not None for dep in cls.requires)
     ]
+
+
+def search_limit(started: float, deadline: float | None) -> float | None:
+    """When the search stops starting trials: early enough before ``deadline`` to ensemble."""
+    if deadline is None:
+        return None
+    reserve = max(MIN_ENSEMBLE_SECONDS, ENSEMBLE_SHARE * (deadline - started))
+    return deadline - reserve
+
+
+def trial_time_limit(budget: float, finished: list[float], left: float) -> float:
+    """Seconds a trial started now may run: its share of the budget, or a multiple of the
+    slowest finished trial, whichever is longer; never past the search's end (``left``)."""
+    share = max(TRIAL_SHARE * budget, SLOWEST_FACTOR * max(finished, default=0.0))
+    return min(left, max(share, MIN_TRIAL_SECONDS))
+
+
+def worker_memory(total: int, n_workers: int) -> int:
+    """Each worker's share of ``total`` bytes, less what the parent keeps."""
+    return max(total // n_workers - PARENT_MEMORY, FIXED_MEMORY)
 
 
 class SearchEngine:
@@ -99,23 +137,24 @@ class SearchEngine:
         workdir: Path,
         deadline: float | None,
         on_trial: Callable[[TrialProgress], None] | None = None,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.cfg = config
         self.study = study
         self.workdir = workdir
         self.deadline = deadline
         self.on_trial = on_trial
-        names = [
-            n for n in (config.learners or default_learners()) if config.task in LEARNERS[n].tasks
-        ]
+        self.clock = clock
+        classes = {n: LEARNERS.get(n) for n in config.learners or default_learners()}
         self.learners: dict[str, Learner] = {
-            n: LEARNERS[n](config.task, config.n_classes, config.categorical, config.seed)
-            for n in names
+            n: cls(config.task, config.n_classes, config.categorical, config.seed)
+            for n, cls in classes.items()
+            if config.task in cls.tasks
         }
         self.records: dict[int, TrialRecord] = {}
         self.folds: list[tuple[np.ndarray, np.ndarray]] = []
         self.worker_memory = 0
-        self.started = time.monotonic()
+        self.started = clock()
 
     # -- planning ----------------------------------------------------------------------
     def _enqueue_portfolio(self, n_rows: int, n_features: int) -> None:
@@ -128,11 +167,8 @@ class SearchEngine:
         for _rank, _cost, name, params in sorted(entries, key=lambda e: (e[0], e[1])):
             self.study.enqueue_trial({"learner": name, **params}, skip_if_exists=True)
 
-    def _search_deadline(self) -> float | None:
-        if self.deadline is None:
-            return None
-        budget = self.deadline - self.started
-        return self.deadline - max(0.75, 0.04 * budget)
+    def _left(self, limit: float | None) -> float:
+        return float("inf") if limit is None else limit - self.clock()
 
     def _row_cap(self, learner: Learner, n_train: int, n_features: int) -> int | None:
         """Rows a trial of ``learner`` may train on so its estimate fits its worker's share."""
@@ -150,31 +186,15 @@ class SearchEngine:
         n_workers = 1 if cfg.n_trials is not None and cfg.time_budget is None else cfg.n_jobs
         # each worker's share of memory_limit (default: what the machine has free now); a
         # worker that grows past it is killed before the kernel's OOM killer picks a victim
-        total = cfg.memory_limit or available_memory()
-        self.worker_memory = max(total // n_workers - 128 * 2**20, 64 * 2**20)
+        self.worker_memory = worker_memory(cfg.memory_limit or available_memory(), n_workers)
+        limit = search_limit(self.started, self.deadline)
+        if self._left(limit) <= MIN_START_SECONDS:
+            return self._finish(y, folds)  # no time for a trial: the caller's fallback decides
+        for learner in self.learners.values():
+            learner.preload()  # before the fork: workers inherit the imported libraries
         pool = WorkerPool(n_workers, Shared(x, y, folds, self.learners, cfg.seed))
-        limit = self._search_deadline()
-        asked = 0
         try:
-            while True:
-                now = time.monotonic()
-                if limit is not None and now >= limit:
-                    break
-                can_ask = cfg.n_trials is None or asked < cfg.n_trials
-                for worker in pool.idle() if can_ask else []:
-                    job = self._next_job(len(folds), n_train, x.shape[1], limit)
-                    if job is None:
-                        break
-                    pool.submit(worker, job)
-                    asked += 1
-                    if cfg.n_trials is not None and asked >= cfg.n_trials:
-                        break
-                if not pool.busy() and not (cfg.n_trials is None or asked < cfg.n_trials):
-                    break
-                timeout = 0.2 if limit is None else min(0.2, max(limit - now, 0.0))
-                for event in pool.wait(timeout):
-                    self._handle(event, pool, y)
-                self._enforce_limits(pool)
+            self._loop(pool, y, n_train, x.shape[1], limit)
         finally:
             for worker in pool.busy():
                 assert worker.job is not None
@@ -182,19 +202,53 @@ class SearchEngine:
             pool.close()
         return self._finish(y, folds)
 
+    def _loop(
+        self, pool: WorkerPool, y: np.ndarray, n_train: int, n_features: int, limit: float | None
+    ) -> None:
+        """Keep every worker busy until the limit, the trial count, or nothing is left to run."""
+        n_trials = self.cfg.n_trials
+        asked = 0
+        while self._left(limit) > 0:
+            for worker in pool.idle():
+                if n_trials is not None and asked >= n_trials:
+                    break
+                job = self._next_job(len(self.folds), n_train, n_features, limit)
+                if job is None:
+                    break
+                pool.submit(worker, job)
+                asked += 1
+            all_asked = n_trials is not None and asked >= n_trials
+            if not pool.busy() and (all_asked or self._nothing_left()):
+                return
+            for event in pool.wait(min(POLL_SECONDS, max(self._left(limit), 0.0))):
+                self._handle(event, pool, y)
+            if self._left(limit) <= 0:
+                return  # what still runs is stopped by the budget, not by its own limit
+            self._enforce_limits(pool)
+
+    def _nothing_left(self) -> bool:
+        """Whether every learner is out of the search (failed too often, or skipped for memory
+        every time it was asked): nothing could run, so waiting for the limit is pointless."""
+        return all(self._excluded(name) for name in self.learners)
+
+    def _excluded(self, name: str) -> bool:
+        mine = [r for r in self.records.values() if r.learner == name]
+        failures = sum(r.state == "failed" for r in mine)
+        return failures >= MAX_FAILURES or (bool(mine) and all(r.state == "skipped" for r in mine))
+
     def _next_job(
         self, n_folds: int, n_train: int, n_features: int, limit: float | None
     ) -> Job | None:
-        for _ in range(20):
-            if limit is not None and limit - time.monotonic() <= 0.05:
+        for _ in range(MAX_ASKS):
+            if self._left(limit) <= MIN_START_SECONDS:
                 return None
             trial = self.study.ask()
             name = trial.suggest_categorical("learner", list(self.learners))
             learner = self.learners[name]
             params = learner.suggest(trial)
-            left = float("inf") if limit is None else limit - time.monotonic()
+            left = self._left(limit)
             estimate = learner.estimate_cost(n_train, n_features) * n_folds
-            if estimate > 3 * left and self.records:
+            if estimate > COST_OVERRUN * left and self.records:
                 self._skip(
                     trial, name, params, f"skipped: needs ~{estimate:.0f} s, {left:.0f} left"
                 )
@@ -204,30 +258,28 @@ class SearchEngine:
                 self._skip(trial, name, params, f"skipped: {name} failed {failures} times")
                 continue
             cap = self._row_cap(learner, n_train, n_features)
-            if cap is not None and cap < max(100, n_train // 20):
+            if cap is not None and cap < max(MIN_CAPPED_ROWS, MIN_CAPPED_SHARE * n_train):
                 self._skip(trial, name, params, "skipped: would not fit in memory")
                 continue
-            record = TrialRecord(trial, name, params, started=time.monotonic(), row_cap=cap)
+            record = TrialRecord(trial, name, params, started=self.clock(), row_cap=cap)
             self.records[trial.number] = record
             return Job(
                 trial=trial.number,
                 learner=name,
                 params=params,
                 folds=list(range(n_folds)),
-                hard_deadline=self._trial_deadline(limit),
+                time_limit=self._time_limit(limit),
                 max_rows=cap,
                 out_dir=self.workdir / f"trial-{trial.number}",
             )
         return None
 
-    def _trial_deadline(self, limit: float | None) -> float:
-        """When a trial started now must be done: its share of the budget, or three times the
-        slowest trial that finished, whichever is longer; never past the search's end."""
+    def _time_limit(self, limit: float | None) -> float:
+        """Seconds a trial started now may run (:func:`trial_time_limit`)."""
         if limit is None or self.deadline is None:
             return float("inf")
         done = [r.seconds for r in self.records.values() if r.state == "complete"]
-        share = max(TRIAL_SHARE * (self.deadline - self.started), 3 * max(done, default=0.0), 2.0)
-        return min(limit, time.monotonic() + share)
+        return trial_time_limit(self.deadline - self.started, done, self._left(limit))
 
     def _skip(self, trial: optuna.Trial, name: str, params: dict[str, Any], why: str) -> None:
         record = TrialRecord(trial, name, params)
@@ -254,7 +306,7 @@ class SearchEngine:
             self._fail(event.trial, event.payload.get("error", "failed"))
 
     def _complete(self, record: TrialRecord, y: np.ndarray) -> None:
-        record.seconds = time.monotonic() - record.started
+        record.seconds = self.clock() - record.started
         if record.state == "pruned":
             record.trial.set_user_attr("seconds", record.seconds)
             self.study.tell(record.trial, state=optuna.trial.TrialState.PRUNED)
@@ -272,18 +324,18 @@ class SearchEngine:
         if record.state in ("complete", "failed"):
             return
         record.state, record.note = "failed", why
-        record.seconds = time.monotonic() - record.started
+        record.seconds = self.clock() - record.started
         record.drop_artifacts()
         record.trial.set_user_attr("note", why)
         self.study.tell(record.trial, state=optuna.trial.TrialState.FAIL)
         self._progress(record)
 
     def _enforce_limits(self, pool: WorkerPool) -> None:
-        now = time.monotonic()
+        now = self.clock()
         for worker in pool.busy():
             job = worker.job
             assert job is not None
-            if now > job.hard_deadline + 0.5:
+            if now > self.records[job.trial].started + job.time_limit + KILL_GRACE:
                 pool.replace(worker)
                 self._fail(job.trial, "killed: past its time limit")
             elif private_rss(worker.pid) > self.worker_memory:
@@ -307,9 +359,7 @@ class SearchEngine:
             best = max(scores) if self.cfg.metric.greater_is_better else min(scores)
         finished = sum(r.state in ("complete", "pruned", "failed") for r in self.records.values())
         self.on_trial(
-            TrialProgress(
-                finished, time.monotonic() - self.started, best, record.learner, record.score
-            )
+            TrialProgress(finished, self.clock() - self.started, best, record.learner, record.score)
         )
 
     # -- the result --------------------------------------------------------------------
@@ -331,7 +381,7 @@ class SearchEngine:
                 None,
                 None,
                 len(self.records),
-                time.monotonic() - self.started,
+                self.clock() - self.started,
             )
         ens_score: float
         if self.cfg.ensemble and len(pool) > 1:
@@ -364,7 +414,7 @@ class SearchEngine:
             ensemble_score=float(ens_score) if ens_score is not None else None,
             threshold=threshold,
             n_trials=len(self.records),
-            seconds=time.monotonic() - self.started,
+            seconds=self.clock() - self.started,
             oof=oof,
         )
 
@@ -377,7 +427,6 @@ def make_study(
     n_folds: int,
 ) -> optuna.Study:
     """A new study, or the one called ``study_name`` resumed (its trials guide the sampler)."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
         storage=storage,
         study_name=study_name,

@@ -24,16 +24,17 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from atlas.automl.engine import EngineConfig, EngineResult, Member, SearchEngine, make_study
 from atlas.automl.fallback import baseline_member
 from atlas.automl.importance import permutation_importances
-from atlas.automl.learners import LEARNERS, preload
+from atlas.automl.learners import check_learners
 from atlas.automl.memory import parse_bytes
 from atlas.automl.metrics import get_metric
+from atlas.automl.study import optuna_warnings_only
 from atlas.automl.tasks import infer_task
 from atlas.automl.validation import choose_n_folds
 from atlas.registry import PackageDraft, TabularPreprocessor
 from atlas.registry.flavors import load_learner
 
 MIN_ROWS = 4
-preload()  # at import, not inside fit's budget: forked workers inherit the loaded libraries
+IMPORTANCE_ROWS = 1000  # training rows kept for permutation importance
 
 
 def _n_jobs(n_jobs: int) -> int:
@@ -143,9 +144,7 @@ class _AutoBase(BaseEstimator):
         deadline = began + float(self.time_budget) if self.time_budget else None
         if self.time_budget is None and self.n_trials is None:
             raise ValueError("Give time_budget (seconds), n_trials, or both.")
-        unknown = sorted(set(self.learners or []) - set(LEARNERS))
-        if unknown:
-            raise ValueError(f"Unknown learner(s) {unknown}; choose from {sorted(LEARNERS)}.")
+        check_learners(list(self.learners or []))
         frame = self._frame(X, fitting=True)
         self.n_features_in_ = frame.shape[1]
         target, task = self._target(y, len(frame))
@@ -174,8 +173,11 @@ class _AutoBase(BaseEstimator):
             memory_limit=parse_bytes(self.memory_limit) if self.memory_limit else None,
             ensemble=self.ensemble,
         )
-        study = make_study(config.metric, self.seed, self.storage, self.study_name, n_folds)
-        with tempfile.TemporaryDirectory(prefix="atlas-automl-") as workdir:
+        with (
+            optuna_warnings_only(),
+            tempfile.TemporaryDirectory(prefix="atlas-automl-") as workdir,
+        ):
+            study = make_study(config.metric, self.seed, self.storage, self.study_name, n_folds)
             engine = SearchEngine(config, study, Path(workdir), deadline, on_trial)
             result = engine.run(x, target)
             if not result.members:
@@ -184,7 +186,7 @@ class _AutoBase(BaseEstimator):
         self.study_name_ = study.study_name
         self.fit_seconds_ = time.monotonic() - began
         rng = np.random.default_rng(self.seed)
-        sample = rng.choice(len(frame), min(len(frame), 1000), replace=False)
+        sample = rng.choice(len(frame), min(len(frame), IMPORTANCE_ROWS), replace=False)
         self._importance_sample_ = (frame.iloc[np.sort(sample)], target[np.sort(sample)])
         return self
 
@@ -244,7 +246,8 @@ class _AutoBase(BaseEstimator):
     @property
     def feature_importances_(self) -> np.ndarray:
         """Permutation importance of each input column (drop in the metric when shuffled),
-        on up to 1000 training rows; computed on first access, not inside ``fit``'s budget."""
+        on up to :data:`IMPORTANCE_ROWS` training rows; computed on first access, not inside
+        ``fit``'s budget."""
         check_is_fitted(self, "members_")
         cache = self._model_cache_
         if "importances" not in cache:

@@ -34,6 +34,10 @@ from atlas.data import DatasetStore, check_target
 from atlas.registry import DatasetLineage, Lineage, ModelRegistry, ModelVersion, SearchLineage
 
 log = get_logger(__name__)
+MIN_LABELLED_ROWS = 10  # fewer labelled rows than this cannot be split and cross-validated
+REGISTER_SECONDS = 1.0  # of the budget, kept after the search to evaluate and register...
+REGISTER_SHARE = 0.05  # ...plus this share of the budget
+MIN_SEARCH_SECONDS = 0.5  # the search gets at least this, even if loading took the rest
 
 
 @dataclass
@@ -67,6 +71,12 @@ class FitReport:
         }
 
 
+def search_budget(time_budget: float, left: float) -> float:
+    """Seconds for the search when ``left`` of ``time_budget`` remain after loading the data:
+    the rest is kept to evaluate on the test split and register the package."""
+    return max(left - REGISTER_SECONDS - REGISTER_SHARE * time_budget, MIN_SEARCH_SECONDS)
+
+
 def fit_dataset(
     dataset: str,
     target: str,
@@ -96,9 +106,10 @@ def fit_dataset(
     check_target(frame, target)
     labelled = frame[frame[target].notna()]
     dropped = len(frame) - len(labelled)
-    if len(labelled) < 10:
+    if len(labelled) < MIN_LABELLED_ROWS:
         raise InvalidInputError(
-            f"Only {len(labelled)} rows of {dataset} have a value in {target!r}; need at least 10."
+            f"Only {len(labelled)} rows of {dataset} have a value in {target!r}; "
+            f"need at least {MIN_LABELLED_ROWS}."
         )
     task = infer_task(labelled[target], task)
     score = get_metric(metric, task)
@@ -128,7 +139,7 @@ def fit_dataset(
         left = time_budget - (time.monotonic() - began)
         estimator_cls = AutoRegressor if task == "regression" else AutoClassifier
         estimator = estimator_cls(
-            time_budget=None if n_trials else max(left - 1.0 - 0.05 * time_budget, 0.5),
+            time_budget=None if n_trials else search_budget(time_budget, left),
             n_trials=n_trials,
             metric=score.name,
             seed=seed,

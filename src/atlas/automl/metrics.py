@@ -1,4 +1,9 @@
-"""Metrics: each knows its direction and what it needs (labels, probabilities or values)."""
+"""Metrics: each knows its direction and what it needs (labels, probabilities or values).
+
+Binary AUC and KS come from :mod:`atlas.core.scoring`, the one implementation that live
+monitoring uses too (equal to scikit-learn's, without its input validation: the ensemble search
+scores hundreds of blends).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn import metrics as skm
 
 from atlas.core.errors import InvalidInputError
+from atlas.core.scoring import binary_auc, ks_statistic
 
-
-def ks_statistic(y_true: np.ndarray, score: np.ndarray) -> float:
-    """Kolmogorov-Smirnov: the largest gap between the score CDFs of the two classes."""
-    fpr, tpr, _ = skm.roc_curve(y_true, score)
-    return float(np.max(tpr - fpr))
+PROBA_FLOOR = 1e-15  # probabilities are clipped to this before the log loss
 
 
 @dataclass(frozen=True)
@@ -35,26 +36,18 @@ class Metric:
         return float(self.fn(y, pred))
 
 
-def _binary_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """Mann-Whitney AUC with average ranks for ties: the same value as roc_auc_score, without
-    its input validation (the ensemble search calls this hundreds of times)."""
-    positive = np.asarray(y) == 1
-    n_pos = int(positive.sum())
-    n_neg = len(positive) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        raise ValueError("Only one class present in y_true. ROC AUC score is not defined.")
-    ranks = rankdata(score)
-    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
     if p.ndim == 1:
-        return _binary_auc(y, p)
+        return binary_auc(y, p)
     return float(skm.roc_auc_score(y, p, multi_class="ovr", labels=np.arange(p.shape[1])))
 
 
 def _log_loss(y: np.ndarray, p: np.ndarray) -> float:
-    return float(skm.log_loss(y, np.clip(p, 1e-15, 1), labels=np.arange(p.shape[1])))
+    """Log loss of probabilities clipped away from 0 and renormalized (float32 learners and
+    blends sum to 1 only within rounding)."""
+    clipped = np.clip(p, PROBA_FLOOR, 1)
+    clipped /= clipped.sum(axis=1, keepdims=True)
+    return float(skm.log_loss(y, clipped, labels=np.arange(p.shape[1])))
 
 
 _CLS = ("binary", "multiclass")

@@ -25,6 +25,9 @@ from atlas.automl.validation import Folds
 from atlas.registry.flavors import save_learner
 
 _CONTEXT = mp.get_context("fork")
+FOLD_MARGIN_SHARE = 0.1  # of a fold's time, kept to send its results before the hard limit...
+MAX_FOLD_MARGIN = 1.0  # ...but never more seconds than this
+IDLE_SLEEP = 0.05  # seconds a wait with no busy worker sleeps
 
 
 @dataclass
@@ -44,7 +47,7 @@ class Job:
     learner: str
     params: dict[str, Any]
     folds: list[int]
-    hard_deadline: float
+    time_limit: float  # seconds the trial may run, from when its worker starts it
     max_rows: int | None
     out_dir: Path
 
@@ -72,13 +75,14 @@ class Event:
 def _soft_deadline(hard: float, folds_left: int) -> float:
     """Share what is left of the hard limit between the remaining folds, minus a margin."""
     span = max(hard - time.monotonic(), 0.0)
-    margin = min(1.0, 0.1 * span)
+    margin = min(MAX_FOLD_MARGIN, FOLD_MARGIN_SHARE * span)
     return time.monotonic() + (span - margin) / max(folds_left, 1)
 
 
 def _run_job(conn: Connection, shared: Shared, job: Job) -> None:
     learner = shared.learners[job.learner]
     rng = np.random.default_rng(shared.seed + job.trial)
+    hard_deadline = time.monotonic() + job.time_limit
     for step, fold in enumerate(job.folds):
         train, valid = shared.folds[fold]
         if job.max_rows is not None and len(train) > job.max_rows:
@@ -92,7 +96,7 @@ def _run_job(conn: Connection, shared: Shared, job: Job) -> None:
             shared.x[valid],
             shared.y[valid],
             learner.sample_weight(job.params, y_train),
-            _soft_deadline(job.hard_deadline, len(job.folds) - step),
+            _soft_deadline(hard_deadline, len(job.folds) - step),
         )
         pred = fitted.predict(shared.x[valid])
         folder = job.out_dir / f"fold-{fold}"
@@ -162,7 +166,7 @@ class WorkerPool:
         """Messages from busy workers, and workers that died, within ``timeout`` seconds."""
         busy = self.busy()
         if not busy:
-            time.sleep(max(min(timeout, 0.05), 0))
+            time.sleep(max(min(timeout, IDLE_SLEEP), 0))
             return []
         by_conn = {w.conn: w for w in busy}
         by_sentinel = {w.process.sentinel: w for w in busy}

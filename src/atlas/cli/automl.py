@@ -3,43 +3,77 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from atlas.cli.output import console, fmt, metrics_line, print_json, table
+from atlas.cli.output import console, fmt, metrics_line, print_json
 from atlas.core.errors import NotFoundError
 
 if TYPE_CHECKING:
     from atlas.automl import TrialProgress
 
 app = typer.Typer(help="Tabular AutoML.", no_args_is_help=True)
+DEFAULT_ROWS = 10  # trials the fit command shows
+SECONDS_DIGITS = 1  # a trial's seconds are shown to a tenth
+COLUMN_GAP = "  "
+MIN_PARAMS_WIDTH = 12  # the params column never gets narrower than this
+PARAMS_HELP = "Show every parameter in full (by default each trial is one line, cut to fit)."
 
 
-def print_leaderboard(rows: list[dict[str, Any]], metric: str, limit: int = 10) -> None:
-    table(
-        f"Leaderboard (cross-validated {metric})",
-        ["rank", "trial", "learner", metric, "state", "seconds", "params"],
+def print_leaderboard(
+    rows: list[dict[str, Any]],
+    metric: str,
+    limit: int = DEFAULT_ROWS,
+    full_params: bool = False,
+    out: Console | None = None,
+) -> None:
+    """One line per trial, its parameters cut to the console's width with an ellipsis;
+    ``full_params`` wraps them onto more lines instead, so every parameter shows."""
+    out = out or console
+    header = ["rank", "trial", "learner", "score", "state", "s"]  # the title names the metric
+    cells = [
         [
-            (
-                r["rank"],
-                r["trial"],
-                r["learner"],
-                r["score"],
-                r["state"],
-                r["seconds"],
-                _compact(r["params"]),
-            )
-            for r in rows[:limit]
-        ],
-    )
+            str(r["rank"]),
+            str(r["trial"]),
+            str(r["learner"]),
+            fmt(r["score"]),
+            str(r["state"]),
+            f"{r['seconds']:.{SECONDS_DIGITS}f}",
+        ]
+        for r in rows[:limit]
+    ]
+    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
+    indent = sum(widths) + len(COLUMN_GAP) * len(widths)
+    room = max(out.width - indent, MIN_PARAMS_WIDTH)
+
+    def line(row: list[str], params: str) -> str:
+        fixed = COLUMN_GAP.join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        return f"{fixed}{COLUMN_GAP}{params}".rstrip()
+
+    out.print(f"Leaderboard (cross-validated {metric})", highlight=False)
+    out.print(line(header, "params"), style="bold", highlight=False)
+    for row, r in zip(cells, rows, strict=False):
+        params = _compact(r["params"], exact=full_params)
+        if not full_params:
+            cut = params if len(params) <= room else params[: room - 1] + "\u2026"
+            out.print(line(row, cut), markup=False, highlight=False)
+            continue
+        first, *rest = textwrap.wrap(params, room, break_long_words=False) or [""]
+        out.print(line(row, first), markup=False, highlight=False)
+        for more in rest:
+            out.print(" " * indent + more, markup=False, highlight=False)
 
 
-def _compact(params_json: str) -> str:
+def _compact(params_json: str, exact: bool = False) -> str:
+    """``key=value`` pairs; numbers to three significant digits unless ``exact``."""
     params = json.loads(params_json)
     return " ".join(
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+        f"{k}={v:.3g}" if isinstance(v, float) and not exact else f"{k}={v}"
+        for k, v in params.items()
     )
 
 
@@ -58,6 +92,7 @@ def fit(
     ),
     version: int | None = typer.Option(None, "--dataset-version", help="Default: newest."),
     force: bool = typer.Option(False, "--force", help="Train on a version that failed checks."),
+    full_params: bool = typer.Option(False, "--params", help=PARAMS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Search the best model, then register it as the next version of MODEL."""
@@ -95,7 +130,8 @@ def fit(
     if as_json:
         print_json(report.to_json())
         return
-    print_leaderboard(report.leaderboard.to_dict(orient="records"), report.metric)
+    rows = report.leaderboard.to_dict(orient="records")
+    print_leaderboard(rows, report.metric, full_params=full_params)
     console.print(
         f"{report.n_trials} trials in {report.seconds:.1f} s; best cross-validated "
         f"{report.metric} {fmt(report.cv_score)}"
@@ -110,6 +146,7 @@ def fit(
 def leaderboard(
     ref: str = typer.Argument(..., help="A model name (its newest version's run) or a run id."),
     version: str | None = typer.Option(None, "--version", "-v", help="Model version or alias."),
+    full_params: bool = typer.Option(False, "--params", help=PARAMS_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """The leaderboard of the search that produced a model (or of a run)."""
@@ -128,4 +165,5 @@ def leaderboard(
     if as_json:
         print_json(rows)
         return
-    print_leaderboard(rows, run["params"].get("metric", "score"), limit=len(rows))
+    metric = run["params"].get("metric", "score")
+    print_leaderboard(rows, metric, limit=len(rows), full_params=full_params)

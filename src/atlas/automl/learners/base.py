@@ -3,10 +3,16 @@
 A learner runs inside a trial worker process. ``fit`` must respect ``deadline`` (a
 ``time.monotonic()`` value) where it can stop early and still return a usable model (boosting
 rounds, epochs); the worker is killed anyway if it runs past its hard limit.
+
+A learner module does not import a heavy model library (LightGBM, XGBoost, CatBoost, torch) or
+its registry flavor at its top: ``fit`` imports them, and :meth:`Learner.preload` does in the
+parent process just before the trial workers fork, so listing learners, or ``import
+atlas.automl``, stays light.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -16,6 +22,10 @@ import numpy as np
 import optuna
 
 TASKS = ("binary", "multiclass", "regression")
+DEADLINE_MARGIN = 0.2  # seconds before the deadline at which an iterative fit stops
+FIXED_MEMORY = 64 * 2**20  # bytes any fit needs besides its data (interpreter, library)
+# what the scikit-learn learners' flavor needs (skops takes seconds to import)
+SKLEARN_MODULES = ("skops.io", "atlas.registry.flavors.sklearn_skops")
 
 
 @dataclass
@@ -39,19 +49,39 @@ def time_left(deadline: float | None) -> float:
     return float("inf") if deadline is None else deadline - time.monotonic()
 
 
+def out_of_time(deadline: float | None) -> bool:
+    """Whether an iterative fit must stop now: less than :data:`DEADLINE_MARGIN` is left."""
+    return time_left(deadline) < DEADLINE_MARGIN
+
+
 class Learner(ABC):
-    """One model family. Subclasses set ``name``, ``flavor`` and, if narrower, ``tasks``."""
+    """One model family. Subclasses set ``name`` (the entry point's name), ``flavor`` (the
+    registry format its ``Fitted.artifact`` is saved in) and, if narrower, ``tasks``;
+    ``requires`` names optional packages (a learner whose packages are missing is left out of
+    the default search) and ``modules`` what :meth:`preload` imports."""
 
     name: ClassVar[str]
     flavor: ClassVar[str]
     tasks: ClassVar[tuple[str, ...]] = TASKS
     requires: ClassVar[tuple[str, ...]] = ()  # optional packages it imports
+    modules: ClassVar[tuple[str, ...]] = ()  # what fit imports, preloaded before workers fork
 
     def __init__(self, task: str, n_classes: int, categorical: list[int], seed: int) -> None:
         self.task = task
         self.n_classes = n_classes
         self.categorical = categorical
         self.seed = seed
+
+    @classmethod
+    def preload(cls) -> None:
+        """Import :attr:`modules` now, in the parent: forked trial workers inherit them instead
+        of importing them again inside every trial's budget. A missing optional package is left
+        for ``fit`` to report (its trial fails with the install hint)."""
+        for module in cls.modules:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                continue
 
     def key(self, param: str) -> str:
         """The Optuna parameter name of ``param`` (prefixed, so spaces do not collide)."""
@@ -104,7 +134,7 @@ class Learner(ABC):
 
     def estimate_memory(self, n_rows: int, n_features: int) -> int:
         """Peak bytes one fit needs beyond the shared data (a conservative guess)."""
-        return 4 * n_rows * n_features * 8 + 64 * 2**20
+        return 4 * n_rows * n_features * 8 + FIXED_MEMORY
 
     def estimate_cost(self, n_rows: int, n_features: int) -> float:
         """Relative seconds of one fit; used to order and budget the portfolio."""

@@ -9,17 +9,19 @@ callback. ``info["best_iteration"]`` is the number of trees kept.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
-from catboost import CatBoost, CatBoostClassifier, CatBoostRegressor
 
-from atlas.automl.learners.base import Fitted, Learner, time_left
-from atlas.registry.flavors.catboost_cbm import CatBoostPredictor, to_frame
+from atlas.automl.learners.base import Fitted, out_of_time
+from atlas.automl.learners.boosting import EARLY_STOP, BoostingLearner
 
-MAX_ROUNDS = 3000
-EARLY_STOP = 50
+if TYPE_CHECKING:
+    from catboost import CatBoost
+
+DEFAULT_DEPTH = 6
+RUNTIME_MEMORY = 128 * 2**20  # bytes CatBoost needs besides its data (more than the others)
 
 
 class _Deadline:
@@ -29,16 +31,19 @@ class _Deadline:
         self.deadline = deadline
 
     def after_iteration(self, info: Any) -> bool:
-        return time_left(self.deadline) >= 0.2
+        return not out_of_time(self.deadline)
 
 
-class CatBoostLearner(Learner):
+class CatBoostLearner(BoostingLearner):
     name = "catboost"
     flavor = "catboost"
+    modules = ("catboost", "atlas.registry.flavors.catboost_cbm")
+    seconds_per_cell_round = 1e-8
+    startup_seconds = 0.2
 
     def default_params(self) -> dict[str, Any]:
         return {
-            self.key("depth"): 6,
+            self.key("depth"): DEFAULT_DEPTH,
             self.key("learning_rate"): 0.05,
             self.key("l2_leaf_reg"): 3.0,
             self.key("random_strength"): 1.0,
@@ -76,9 +81,11 @@ class CatBoostLearner(Learner):
         }
 
     def _model(self, own: dict[str, Any], rounds: int, early_stop: bool) -> CatBoost:
+        from catboost import CatBoostClassifier, CatBoostRegressor
+
         settings: dict[str, Any] = {
             "iterations": rounds,
-            "depth": int(own.pop("depth", 6)),
+            "depth": int(own.pop("depth", DEFAULT_DEPTH)),
             "thread_count": 1,
             "random_seed": self.seed,
             "allow_writing_files": False,
@@ -105,9 +112,9 @@ class CatBoostLearner(Learner):
         sample_weight: np.ndarray | None = None,
         deadline: float | None = None,
     ) -> Fitted:
-        own = self.own(params)
-        own.pop("class_weight", None)
-        rounds = int(own.pop("num_boost_round", MAX_ROUNDS))
+        from atlas.registry.flavors.catboost_cbm import CatBoostPredictor, to_frame
+
+        rounds, own = self.rounds(params)
         eval_set = None
         if x_val is not None and y_val is not None:
             eval_set = (to_frame(x_val, self.categorical), y_val)
@@ -125,7 +132,4 @@ class CatBoostLearner(Learner):
     def estimate_memory(self, n_rows: int, n_features: int) -> int:
         # DataFrame copy + quantised pool + per-object approximations
         k = max(self.n_classes, 1)
-        return n_rows * n_features * 10 + n_rows * 8 * 6 * k + 128 * 2**20
-
-    def estimate_cost(self, n_rows: int, n_features: int) -> float:
-        return 5e-7 * n_rows * n_features * 200 / 50 + 0.2
+        return n_rows * n_features * 10 + n_rows * 8 * 6 * k + RUNTIME_MEMORY

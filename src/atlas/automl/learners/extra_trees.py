@@ -8,8 +8,7 @@ import numpy as np
 import optuna
 from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
 
-from atlas.automl.learners.base import Fitted, Learner
-from atlas.registry.flavors.sklearn_skops import SklearnPredictor
+from atlas.automl.learners.base import FIXED_MEMORY, SKLEARN_MODULES, Fitted, Learner
 
 N_TREES = 300
 
@@ -17,6 +16,7 @@ N_TREES = 300
 class ExtraTreesLearner(Learner):
     name = "extra_trees"
     flavor = "sklearn"
+    modules = SKLEARN_MODULES
     estimator_classes: tuple[type, type] = (ExtraTreesClassifier, ExtraTreesRegressor)
 
     def default_params(self) -> dict[str, Any]:
@@ -50,11 +50,13 @@ class ExtraTreesLearner(Learner):
             n_jobs=1,
             random_state=self.seed,
         ).fit(x, y, sample_weight=sample_weight)
+        from atlas.registry.flavors.sklearn_skops import SklearnPredictor
+
         return Fitted(model, SklearnPredictor(model, self.task))
 
     def estimate_memory(self, n_rows: int, n_features: int) -> int:
         # each fully grown tree keeps ~ n_rows / min_samples_leaf nodes of ~100 bytes
-        return N_TREES * n_rows * 100 // 2 + n_rows * n_features * 8 + 64 * 2**20
+        return N_TREES * n_rows * 100 // 2 + n_rows * n_features * 8 + FIXED_MEMORY
 
     def estimate_cost(self, n_rows: int, n_features: int) -> float:
         return 3e-8 * N_TREES * n_rows * max(np.log2(max(n_rows, 2)), 1) * n_features**0.5

@@ -14,9 +14,8 @@ import optuna
 from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
 from sklearn.pipeline import Pipeline
 
-from atlas.automl.learners.base import Fitted, Learner
+from atlas.automl.learners.base import SKLEARN_MODULES, Fitted, Learner
 from atlas.automl.learners.linear import tabular_encoder
-from atlas.registry.flavors.sklearn_skops import SklearnPredictor
 
 MAX_ROWS = 50_000
 MAX_NEIGHBORS = 100
@@ -25,6 +24,7 @@ MAX_NEIGHBORS = 100
 class KNNLearner(Learner):
     name = "knn"
     flavor = "sklearn"
+    modules = SKLEARN_MODULES
 
     def default_params(self) -> dict[str, Any]:
         return {self.key("n_neighbors"): 15, self.key("weights"): "distance", self.key("p"): 2}
@@ -68,6 +68,8 @@ class KNNLearner(Learner):
             [("columns", tabular_encoder(self.categorical, x.shape[1])), ("model", model)]
         )
         pipeline.fit(x, y)
+        from atlas.registry.flavors.sklearn_skops import SklearnPredictor
+
         return Fitted(pipeline, SklearnPredictor(pipeline, self.task), {"n_rows": len(x)})
 
     def estimate_memory(self, n_rows: int, n_features: int) -> int:

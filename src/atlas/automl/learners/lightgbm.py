@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 import optuna
 
-from atlas.automl.learners.base import Fitted, Learner, time_left
-from atlas.registry.flavors.lightgbm_text import LightGBMPredictor
+from atlas.automl.learners.base import FIXED_MEMORY, Fitted, out_of_time
+from atlas.automl.learners.boosting import EARLY_STOP, BoostingLearner
 
-MAX_ROUNDS = 3000
-EARLY_STOP = 50
+if TYPE_CHECKING:
+    import lightgbm as lgb
+
+CALLBACK_ORDER = 40  # after LightGBM's own callbacks (early stopping is 30)
 
 
 def _deadline_callback(deadline: float | None) -> Any:
+    import lightgbm as lgb
+
     def callback(env: lgb.callback.CallbackEnv) -> None:
-        if time_left(deadline) < 0.2:
+        if out_of_time(deadline):
             raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
-    callback.order = 40  # type: ignore[attr-defined]
+    callback.order = CALLBACK_ORDER  # type: ignore[attr-defined]
     return callback
 
 
-class LightGBMLearner(Learner):
+class LightGBMLearner(BoostingLearner):
     name = "lightgbm"
     flavor = "lightgbm"
+    modules = ("lightgbm", "atlas.registry.flavors.lightgbm_text")
+    seconds_per_cell_round = 4e-9
+    startup_seconds = 0.05
 
     def _base(self) -> dict[str, Any]:
         objective = {"binary": "binary", "multiclass": "multiclass", "regression": "regression"}
@@ -92,9 +98,11 @@ class LightGBMLearner(Learner):
         sample_weight: np.ndarray | None = None,
         deadline: float | None = None,
     ) -> Fitted:
-        own = self.own(params)
-        own.pop("class_weight", None)
-        rounds = int(own.pop("num_boost_round", MAX_ROUNDS))
+        import lightgbm as lgb
+
+        from atlas.registry.flavors.lightgbm_text import LightGBMPredictor
+
+        rounds, own = self.rounds(params)
         lgb_params = {**self._base(), **own}
         train = lgb.Dataset(
             x,
@@ -114,7 +122,4 @@ class LightGBMLearner(Learner):
 
     def estimate_memory(self, n_rows: int, n_features: int) -> int:
         # binned copy (1 byte a cell) + gradients + histograms
-        return n_rows * n_features * 2 + n_rows * 8 * 4 * max(self.n_classes, 1) + 64 * 2**20
-
-    def estimate_cost(self, n_rows: int, n_features: int) -> float:
-        return 2e-7 * n_rows * n_features * 200 / 50 + 0.05
+        return n_rows * n_features * 2 + n_rows * 8 * 4 * max(self.n_classes, 1) + FIXED_MEMORY

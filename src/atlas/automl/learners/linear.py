@@ -12,8 +12,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from atlas.automl.learners.base import Fitted, Learner
-from atlas.registry.flavors.sklearn_skops import SklearnPredictor
+from atlas.automl.learners.base import SKLEARN_MODULES, Fitted, Learner
 
 
 def tabular_encoder(categorical: list[int], n_features: int) -> ColumnTransformer:
@@ -43,6 +42,7 @@ def tabular_encoder(categorical: list[int], n_features: int) -> ColumnTransforme
 class LinearLearner(Learner):
     name = "linear"
     flavor = "sklearn"
+    modules = SKLEARN_MODULES
 
     def default_params(self) -> dict[str, Any]:
         return {self.key("C"): 1.0}
@@ -72,6 +72,8 @@ class LinearLearner(Learner):
             [("columns", tabular_encoder(self.categorical, x.shape[1])), ("model", model)]
         )
         pipeline.fit(x, y, model__sample_weight=sample_weight)
+        from atlas.registry.flavors.sklearn_skops import SklearnPredictor
+
         return Fitted(pipeline, SklearnPredictor(pipeline, self.task))
 
     def estimate_cost(self, n_rows: int, n_features: int) -> float:

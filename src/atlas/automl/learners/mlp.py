@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
-from atlas.automl.learners.base import Fitted, Learner, time_left
+from atlas.automl.learners.base import Fitted, Learner, out_of_time
 from atlas.core.errors import MissingDependencyError
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ def batch_size(n_rows: int) -> int:
 class MLPLearner(Learner):
     name = "mlp"
     requires = ("torch",)
+    modules = ("torch", "atlas.registry.flavors.torch_state")
     flavor = "torch"
 
     def default_params(self) -> dict[str, Any]:
@@ -145,7 +146,7 @@ class MLPLearner(Learner):
             module.train()
             order = torch.randperm(len(xt), generator=generator)
             for start in range(0, len(xt), size):
-                if time_left(deadline) < 0.2:
+                if out_of_time(deadline):
                     stop = True
                     break
                 index = order[start : start + size]

@@ -9,33 +9,41 @@ number of rounds kept (the best round, 1-based, as with LightGBM), ready to be p
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
 import optuna
-import xgboost as xgb
 
-from atlas.automl.learners.base import Fitted, Learner, time_left
-from atlas.registry.flavors.xgboost_json import XGBoostPredictor
+from atlas.automl.learners.base import FIXED_MEMORY, Fitted, out_of_time
+from atlas.automl.learners.boosting import EARLY_STOP, BoostingLearner
 
-MAX_ROUNDS = 3000
-EARLY_STOP = 50
+DEFAULT_MAX_DEPTH = 6
 
 
-class _Deadline(xgb.callback.TrainingCallback):
-    """Stops training once less than 0.2 s remain before the deadline."""
+@functools.cache
+def _deadline_callback() -> type:
+    """xgboost's callback class that stops training near the deadline (xgboost is imported
+    on first use, so the class is built then)."""
+    import xgboost as xgb
 
-    def __init__(self, deadline: float | None) -> None:
-        super().__init__()
-        self.deadline = deadline
+    class Deadline(xgb.callback.TrainingCallback):
+        def __init__(self, deadline: float | None) -> None:
+            super().__init__()
+            self.deadline = deadline
 
-    def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
-        return time_left(self.deadline) < 0.2
+        def after_iteration(self, model: Any, epoch: int, evals_log: Any) -> bool:
+            return out_of_time(self.deadline)
+
+    return Deadline
 
 
-class XGBoostLearner(Learner):
+class XGBoostLearner(BoostingLearner):
     name = "xgboost"
     flavor = "xgboost"
+    modules = ("xgboost", "atlas.registry.flavors.xgboost_json")
+    seconds_per_cell_round = 6e-9
+    startup_seconds = 0.05
 
     def _base(self) -> dict[str, Any]:
         objective = {
@@ -60,7 +68,7 @@ class XGBoostLearner(Learner):
     def default_params(self) -> dict[str, Any]:
         return {
             self.key("eta"): 0.05,
-            self.key("max_depth"): 6,
+            self.key("max_depth"): DEFAULT_MAX_DEPTH,
             self.key("min_child_weight"): 1.0,
             self.key("subsample"): 0.8,
             self.key("colsample_bytree"): 0.8,
@@ -110,10 +118,12 @@ class XGBoostLearner(Learner):
         sample_weight: np.ndarray | None = None,
         deadline: float | None = None,
     ) -> Fitted:
-        own = self.own(params)
-        own.pop("class_weight", None)
-        rounds = int(own.pop("num_boost_round", MAX_ROUNDS))
-        own["max_depth"] = int(own.get("max_depth", 6))
+        import xgboost as xgb
+
+        from atlas.registry.flavors.xgboost_json import XGBoostPredictor
+
+        rounds, own = self.rounds(params)
+        own["max_depth"] = int(own.get("max_depth", DEFAULT_MAX_DEPTH))
         xgb_params = {**self._base(), **own}
         train = xgb.DMatrix(x, label=y, weight=sample_weight, missing=np.nan, nthread=1)
         # xgboost stops at the first callback that says so (any() short-circuits), so early
@@ -125,7 +135,7 @@ class XGBoostLearner(Learner):
             callbacks.append(
                 xgb.callback.EarlyStopping(rounds=EARLY_STOP, data_name="valid", save_best=True)
             )
-        callbacks.append(_Deadline(deadline))
+        callbacks.append(_deadline_callback()(deadline))
         booster = xgb.train(
             xgb_params, train, rounds, evals=evals, verbose_eval=False, callbacks=callbacks
         )
@@ -135,7 +145,4 @@ class XGBoostLearner(Learner):
     def estimate_memory(self, n_rows: int, n_features: int) -> int:
         # DMatrix copy + quantised matrix + gradients + histograms
         k = max(self.n_classes, 1)
-        return n_rows * n_features * 6 + n_rows * 8 * 4 * k + 64 * 2**20
-
-    def estimate_cost(self, n_rows: int, n_features: int) -> float:
-        return 3e-7 * n_rows * n_features * 200 / 50 + 0.05
+        return n_rows * n_features * 6 + n_rows * 8 * 4 * k + FIXED_MEMORY
