@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from datetime import timedelta
 
 import numpy as np
@@ -298,7 +297,5 @@ def test_large_inputs_run_in_the_engine(store: FeatureStore) -> None:
             "event_timestamp": pa.array(BASE + pd.to_timedelta(rng.integers(0, 10**7, n), "s")),
         }
     )
-    began = time.perf_counter()
-    got = store.match(events, ["big:x"])
+    got = store.match(events, ["big:x"])  # its speed is measured in bench/features/
     assert got.num_rows == n and got.column("x").null_count < n
-    assert time.perf_counter() - began < 30
