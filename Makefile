@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DATA ?=
 DEMO_BUDGET ?= 60
 
-.PHONY: venv demo test lint format typecheck bench clean
+.PHONY: venv demo test lint format typecheck clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

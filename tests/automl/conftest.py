@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from atlas.automl.learners import LEARNERS
+from atlas.testing.plugins import install_fake_distribution
 
 InstallLearners = Callable[..., Path]
 
@@ -27,15 +28,8 @@ def install_learners(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
         modules: dict[str, str] | None = None,
         name: str = "atlas-test-learners",
     ) -> Path:
-        for module, source in (modules or {}).items():
-            (site / f"{module}.py").parent.mkdir(parents=True, exist_ok=True)
-            (site / f"{module}.py").write_text(source)
-            written.append(module)
-        info = site / f"{name.replace('-', '_')}-0.1.dist-info"
-        info.mkdir(parents=True)
-        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
-        lines = "".join(f"{k} = {v}\n" for k, v in entry_points.items())
-        (info / "entry_points.txt").write_text(f"[atlas.learners]\n{lines}")
+        install_fake_distribution(site, name, {"atlas.learners": entry_points}, modules)
+        written.extend(modules or {})
         monkeypatch.syspath_prepend(str(site))
         LEARNERS.refresh()
         return site

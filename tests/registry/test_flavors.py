@@ -94,11 +94,11 @@ def test_unknown_flavor_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_a_plugin_flavor_saves_and_loads(tmp_path: Path, monkeypatch) -> None:
     site = install_fake_distribution(
-        tmp_path,
+        tmp_path / "site",
         "acme-flavor",
-        module="acme_flavor",
-        code=(
-            "import numpy as np\n"
+        {"atlas.flavors": {"acme": "acme_flavor", "bad": "acme_flavor:Constant"}},
+        {
+            "acme_flavor": "import numpy as np\n"
             "class Constant:\n"
             "    def __init__(self, p): self.p = p\n"
             "    def predict(self, x): return np.tile([1 - self.p, self.p], (len(x), 1))\n"
@@ -106,8 +106,7 @@ def test_a_plugin_flavor_saves_and_loads(tmp_path: Path, monkeypatch) -> None:
             "    (folder / 'p.txt').write_text(repr(obj.p)); return 'p.txt'\n"
             "def load(path, task):\n"
             "    return Constant(float(path.read_text()))\n"
-        ),
-        entry_points={"atlas.flavors": {"acme": "acme_flavor", "bad": "acme_flavor:Constant"}},
+        },
     )
     monkeypatch.syspath_prepend(str(site))
     FLAVORS.refresh()

@@ -26,6 +26,7 @@ from atlas.serve.external import (
     parse_connectors,
 )
 from atlas.serve.runner import BackgroundServer
+from atlas.testing.plugins import install_fake_distribution
 
 FIELDS: dict[str, Any] = {"bureau_score": "float", "bureau_defaults": "int"}
 FALLBACK = {"bureau_score": 600.0, "bureau_defaults": 0}
@@ -443,15 +444,12 @@ class StaticConfig(ConnectorConfig):
 def outside_types(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """An installed distribution (a real .dist-info on sys.path) registering three connector
     types: one that works, one whose module is missing, one that is no ConnectorConfig."""
-    info = tmp_path / "acme_connectors-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-connectors\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[atlas.connectors]\n"
-        "static = tests.serve.test_external:StaticConfig\n"
-        "broken = acme_no_such_module:Config\n"
-        "notaconfig = tests.serve.test_external:Static\n"
-    )
+    points = {
+        "static": "tests.serve.test_external:StaticConfig",
+        "broken": "acme_no_such_module:Config",
+        "notaconfig": "tests.serve.test_external:Static",
+    }
+    install_fake_distribution(tmp_path, "acme-connectors", {"atlas.connectors": points})
     monkeypatch.syspath_prepend(str(tmp_path))
     connector_types.refresh()
     yield

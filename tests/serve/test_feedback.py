@@ -276,3 +276,17 @@ def test_the_served_app_logs_under_the_artifact_store(make_settings, make_draft)
     assert "atlas_feedback_written" in metrics  # the monitor's collector is registered
     logged = FeedbackLog.from_settings(settings).joined("credit")  # closed at shutdown: written
     assert list(logged["request_id"]) == ["one"]
+
+
+def test_a_log_at_the_old_place_is_moved_under_the_artifact_store(sqlite_settings) -> None:
+    """0.1.0 kept the log in $ATLAS_HOME/feedback: nothing of it is lost on upgrade."""
+    legacy = Path(sqlite_settings.home) / "feedback"
+    with FeedbackLog(legacy) as old:
+        old.record_many([_rec("a"), _rec("b", model="fraud")])
+    assert old.add_labels([("a", "good")]) == 1
+    moved = len(_files(legacy)[0])
+    reader = FeedbackLog(feedback_url(sqlite_settings))
+    assert reader.models() == ["credit", "fraud"]
+    assert reader.joined("credit")["truth"].tolist() == ["good"]
+    assert _files(legacy)[0] == [] and moved == 3
+    assert FeedbackLog(feedback_url(sqlite_settings)).models() == ["credit", "fraud"]  # once

@@ -6,9 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from atlas.automl.tables import RunRow
 from atlas.core.database import Database, open_database
 from atlas.core.errors import NotFoundError
-from atlas.core.schema import RunRow, isoformat, utcnow
+from atlas.core.schema import isoformat, utcnow
 from atlas.core.settings import Settings, get_settings
 
 

@@ -15,7 +15,7 @@ from atlas.core.plugins import PluginGroup, PluginInfo
 GROUP_OWNERS = {
     "atlas.learners": "atlas.automl.learners:LEARNERS",
     "atlas.flavors": "atlas.registry.flavors:FLAVORS",
-    "atlas.connectors": "atlas.serve.external.config:CONNECTORS",
+    "atlas.connectors": "atlas.serve.external.plugins:connector_types",
     "atlas.online_stores": "atlas.data.features.online:ONLINE_STORES",
 }
 

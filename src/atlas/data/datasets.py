@@ -119,8 +119,8 @@ class DatasetStore:
         label = str(source) if not isinstance(source, pd.DataFrame) else "DataFrame"
         try:
             with self.db.session() as s:
-                if (same := _same_content(s, name, digest)) is not None:
-                    return _from_row(same, created=False)  # added meanwhile: its file is ours
+                if (meanwhile := _same_content(s, name, digest)) is not None:
+                    return _from_row(meanwhile, created=False)  # its file is this very one
                 latest = s.scalar(
                     select(func.max(DatasetRow.version)).where(DatasetRow.name == name)
                 )

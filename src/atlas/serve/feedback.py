@@ -26,12 +26,13 @@ import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from os import PathLike
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from atlas.core.artifacts import open_artifacts
+from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.errors import AtlasError
 from atlas.core.logging import get_logger
 from atlas.core.names import check_name
@@ -56,6 +57,7 @@ __all__ = [
 ]
 
 FEEDBACK_KEY = "feedback"
+LEGACY_FOLDER = "feedback"  # under ATLAS_HOME, where 0.1.0 kept the log
 MAX_RETRY_S = 30.0
 
 Item = PredictionRecord | PredictionBatch
@@ -70,8 +72,25 @@ class FeedbackWriteError(AtlasError):
 
 
 def feedback_url(settings: Settings) -> str:
-    """Where the server and ``atlas monitor`` keep the log: ``feedback`` in the artifact store."""
-    return open_artifacts(settings.artifacts_url).uri(FEEDBACK_KEY)
+    """Where the server and ``atlas monitor`` keep the log: ``feedback`` in the artifact store.
+
+    Releases up to 0.1.0 kept it in ``$ATLAS_HOME/feedback``; such a log is moved in first."""
+    store = open_artifacts(settings.artifacts_url)
+    _adopt_legacy_log(Path(settings.home) / LEGACY_FOLDER, store)
+    return store.uri(FEEDBACK_KEY)
+
+
+def _adopt_legacy_log(legacy: Path, store: ArtifactStore) -> None:
+    """Move every part file of a log at the old local place under the artifact store's
+    ``feedback`` key (a file already there is kept: part names are unique), then drop it."""
+    parts = sorted(legacy.rglob("part-*.parquet")) if legacy.is_dir() else []
+    for part in parts:
+        key = f"{FEEDBACK_KEY}/{part.relative_to(legacy).as_posix()}"
+        if not store.exists(key):
+            store.write_bytes(key, part.read_bytes())
+        part.unlink()
+    if parts:
+        log.info("feedback.moved", files=len(parts), to=store.uri(FEEDBACK_KEY))
 
 
 class FeedbackLog:

@@ -1,4 +1,4 @@
-"""Make a package "installed" for a test: a module plus the ``.dist-info`` folder pip writes.
+"""Make a package "installed" for a test: its modules plus the ``.dist-info`` folder pip writes.
 
 ``importlib.metadata`` finds entry points through ``*.dist-info/entry_points.txt`` on
 ``sys.path``, so a folder holding both, put on ``sys.path``, is an installed distribution as far
@@ -13,18 +13,17 @@ FAKE_VERSION = "0.1"
 
 
 def install_fake_distribution(
-    root: Path,
+    site: Path,
     name: str,
-    *,
-    module: str,
-    code: str,
     entry_points: dict[str, dict[str, str]],
+    modules: dict[str, str] | None = None,
 ) -> Path:
-    """Write module ``module`` (``code``) and the metadata of distribution ``name`` under
-    ``root / 'site'``; returns that folder, to put on ``sys.path``."""
-    site = root / "site"
+    """Write ``modules`` (module name -> source) and the metadata of distribution ``name``,
+    whose ``entry_points`` map group -> {plugin name: "module:object"}, into the folder
+    ``site``; returns ``site``, to put on ``sys.path``."""
     site.mkdir(parents=True, exist_ok=True)
-    (site / f"{module}.py").write_text(code)
+    for module, source in (modules or {}).items():
+        (site / f"{module}.py").write_text(source)
     info = site / f"{name.replace('-', '_')}-{FAKE_VERSION}.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
@@ -35,5 +34,4 @@ def install_fake_distribution(
         for group, points in entry_points.items()
     ]
     (info / "entry_points.txt").write_text("\n".join(sections))
-    (info / "top_level.txt").write_text(f"{module}\n")
     return site

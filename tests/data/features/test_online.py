@@ -53,17 +53,16 @@ def test_a_third_party_backend_is_found_by_its_url_scheme(tmp_path: Path, monkey
     sys.path, which is what pip leaves) serves its scheme; its store passes the suite's
     round trip as any backend must."""
     plugin_dir = install_fake_distribution(
-        tmp_path,
+        tmp_path / "site",
         "acme-online",
-        module="acme_online",
-        code=(
-            "from atlas.data.features.online.sqlite import SQLiteOnlineStore\n"
+        {"atlas.online_stores": {"acme": "acme_online:AcmeStore"}},
+        {
+            "acme_online": "from atlas.data.features.online.sqlite import SQLiteOnlineStore\n"
             "class AcmeStore(SQLiteOnlineStore):\n"
             "    @classmethod\n"
             "    def from_url(cls, url):\n"
             "        return cls(url.split('://', 1)[1])\n"
-        ),
-        entry_points={"atlas.online_stores": {"acme": "acme_online:AcmeStore"}},
+        },
     )
     monkeypatch.syspath_prepend(str(plugin_dir))
     ONLINE_STORES.refresh()
@@ -80,11 +79,10 @@ def test_a_third_party_backend_is_found_by_its_url_scheme(tmp_path: Path, monkey
 
 def test_a_broken_backend_is_reported_by_name(tmp_path: Path, monkeypatch) -> None:
     plugin_dir = install_fake_distribution(
-        tmp_path,
+        tmp_path / "site",
         "broken-online",
-        module="broken_online",
-        code="raise ImportError('needs libfoo')\n",
-        entry_points={"atlas.online_stores": {"broken": "broken_online:Store"}},
+        {"atlas.online_stores": {"broken": "broken_online:Store"}},
+        {"broken_online": "raise ImportError('needs libfoo')\n"},
     )
     monkeypatch.syspath_prepend(str(plugin_dir))
     ONLINE_STORES.refresh()
