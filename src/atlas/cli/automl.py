@@ -31,8 +31,9 @@ def print_leaderboard(
     full_params: bool = False,
     out: Console | None = None,
 ) -> None:
-    """One line per trial, its parameters cut to the console's width with an ellipsis;
-    ``full_params`` wraps them onto more lines instead, so every parameter shows."""
+    """One line per trial, its parameters cut to the console's width with an ellipsis (a
+    trial that did not complete shows why instead); ``full_params`` wraps them onto more lines,
+    so every parameter shows."""
     out = out or console
     header = ["rank", "trial", "learner", "score", "state", "s"]  # the title names the metric
     cells = [
@@ -55,9 +56,11 @@ def print_leaderboard(
         return f"{fixed}{COLUMN_GAP}{params}".rstrip()
 
     out.print(f"Leaderboard (cross-validated {metric})", highlight=False)
-    out.print(line(header, "params"), style="bold", highlight=False)
+    out.print(line(header, "params (or why not complete)"), style="bold", highlight=False)
     for row, r in zip(cells, rows, strict=False):
         params = _compact(r["params"], exact=full_params)
+        if r.get("note") and not full_params:
+            params = str(r["note"])
         if not full_params:
             cut = params if len(params) <= room else params[: room - 1] + "\u2026"
             out.print(line(row, cut), markup=False, highlight=False)
@@ -66,6 +69,21 @@ def print_leaderboard(
         out.print(line(row, first), markup=False, highlight=False)
         for more in rest:
             out.print(" " * indent + more, markup=False, highlight=False)
+    if len(rows) > limit:
+        out.print(f"... and {len(rows) - limit} more trials (--json lists all)", highlight=False)
+
+
+def search_summary(
+    rows: list[dict[str, Any]], n_trials: int, seconds: float, metric: str, score: float | None
+) -> str:
+    """One line under the leaderboard: what was searched and what the registered model scored
+    (the ensemble of the trials with a weight, whose score no single row shows)."""
+    members = sum(1 for r in rows if (r.get("ensemble_weight") or 0) > 0)
+    model = f"ensemble of {members} trials" if members > 1 else "best trial"
+    return (
+        f"{n_trials} trials in {seconds:.1f} s; registered model ({model}): cross-validated "
+        f"{metric} {fmt(score)}"
+    )
 
 
 def _compact(params_json: str, exact: bool = False) -> str:
@@ -133,8 +151,7 @@ def fit(
     rows = report.leaderboard.to_dict(orient="records")
     print_leaderboard(rows, report.metric, full_params=full_params)
     console.print(
-        f"{report.n_trials} trials in {report.seconds:.1f} s; best cross-validated "
-        f"{report.metric} {fmt(report.cv_score)}"
+        search_summary(rows, report.n_trials, report.seconds, report.metric, report.cv_score)
     )
     console.print(f"test: {metrics_line(report.test_metrics)}")
     console.print(

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from atlas.cli.automl import print_leaderboard
-from atlas.cli.output import console, fmt, metrics_line, table
+from atlas.cli.automl import print_leaderboard, search_summary
+from atlas.cli.output import console, metrics_line, table
 from atlas.core.errors import InvalidInputError
 
 
@@ -39,11 +39,9 @@ def demo(
         on_step=lambda msg: console.print(f"[cyan]>[/] {msg}"),
     )
     fit = report.fit
-    print_leaderboard(fit.leaderboard.to_dict(orient="records"), fit.metric)
-    console.print(
-        f"{fit.n_trials} trials, best cross-validated {fit.metric} "
-        f"{fmt(fit.cv_score)}, fit in {fit.seconds:.1f} s"
-    )
+    rows = fit.leaderboard.to_dict(orient="records")
+    print_leaderboard(rows, fit.metric)
+    console.print(search_summary(rows, fit.n_trials, fit.seconds, fit.metric, fit.cv_score))
     console.print(f"[bold]test metrics[/] (held-out 20%): {metrics_line(fit.test_metrics)}")
     table(
         f"Served predictions from {report.server_url}/v1/models/{model}:predict",
