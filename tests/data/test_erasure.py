@@ -58,6 +58,16 @@ def test_failed_erasure_leaves_data_intact(settings, monkeypatch) -> None:
     assert erasures(store) == []
 
 
+def fail_before_commit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make writing the erasure record fail: the last step inside the transaction."""
+    import atlas.data.erasure as module
+
+    def no_record(*_args: object) -> None:
+        raise RuntimeError("injected failure just before the commit")
+
+    monkeypatch.setattr(module, "_record", no_record)
+
+
 def _files(store: DatasetStore, name: str) -> set[str]:
     return {f"datasets/{name}/{f}" for f in store.artifacts.list(f"datasets/{name}")}
 
@@ -94,13 +104,8 @@ def test_failure_at_commit_rolls_back_every_dataset(settings, monkeypatch) -> No
     store = DatasetStore.from_settings(settings)
     full, part = _frames()
     v1, v2 = store.add(full, "credit"), store.add(part, "credit")
-    import atlas.data.erasure as module
-
-    def no_record(*_args):
-        raise RuntimeError("record table unavailable")
-
-    monkeypatch.setattr(module, "_record", no_record)
-    with pytest.raises(RuntimeError, match="record table"):
+    fail_before_commit(monkeypatch)
+    with pytest.raises(RuntimeError, match="before the commit"):
         erase(store, "customer_id", "c5", reason="r")
     assert [dv.content_hash for dv in store.list_versions()] == [v1.content_hash, v2.content_hash]
     assert _files(store, "credit") == {v1.uri, v2.uri}
@@ -132,12 +137,7 @@ def test_failed_erasure_keeps_the_identical_siblings_file(settings, monkeypatch)
     store = DatasetStore.from_settings(settings)
     full, without = _sibling_frames()
     v1, v2 = store.add(full, "credit"), store.add(without, "credit")
-    import atlas.data.erasure as module
-
-    def no_record(*_args):
-        raise RuntimeError("crash before commit")
-
-    monkeypatch.setattr(module, "_record", no_record)
+    fail_before_commit(monkeypatch)
     with pytest.raises(RuntimeError):
         erase(store, "customer_id", "c5", reason="r")
     assert _files(store, "credit") == {v1.uri, v2.uri}

@@ -9,6 +9,7 @@ from atlas.data import DatasetStore, erase, erasures
 from atlas.data.features import FeatureStore, FeatureView
 from atlas.data.features.erasure import erase_entity
 from tests.data.features.conftest import CUSTOMER
+from tests.data.test_erasure import fail_before_commit
 
 
 def _spending(store: FeatureStore) -> None:
@@ -67,12 +68,7 @@ def test_failed_erasure_keeps_feature_files_and_online_records(
     datasets.add(pd.DataFrame({"customer_id": [1, 2, 3], "target": [0, 1, 0]}), "labels")
     before = store.registry.files("spending")
     listed = sorted(f for f in store.files.list("spending"))
-    import atlas.data.erasure as module
-
-    def no_record(*_args):
-        raise RuntimeError("crash before commit")
-
-    monkeypatch.setattr(module, "_record", no_record)
+    fail_before_commit(monkeypatch)
     with pytest.raises(RuntimeError):
         erase(datasets, "customer_id", 2, reason="request", features=store)
     assert store.registry.files("spending") == before
