@@ -223,8 +223,23 @@ def test_server_logs_every_prediction_and_monitor_exports(sqlite_settings, make_
         text = client.get("/metrics").text
     joined = log.joined("credit")
     assert sorted(joined["request_id"]) == sorted(ids) and joined["truth"].notna().all()
-    names = {f.name for f in text_string_to_metric_families(text)}
-    assert any("auc" in n for n in names), names
+    # every answer is logged as what it was: a label and its class probabilities, the latency
+    assert not joined["flags"].str.contains("log_error").any(), joined["flags"].iloc[0]
+    assert set(joined["label"]) <= {"good", "bad"} and joined["score"].between(0, 1).all()
+    assert (joined["latency_ms"] > 0).all()
+    samples = {
+        (s.name, s.labels.get("model"), s.labels.get("version")): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
+    (version,) = monitor.metrics("credit")
+    assert version["count"] == version["labelled"] == 40
+    assert 0 <= version["auc"] <= 1 and 0 <= version["accuracy"] <= 1
+    assert version["latency_p50_ms"] is not None
+    assert any(
+        name.startswith("atlas_monitor_auc") and 0 <= value <= 1
+        for (name, *_), value in samples.items()
+    )
 
 
 @pytest.fixture(params=["file", "memory"])

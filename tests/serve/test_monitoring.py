@@ -111,6 +111,24 @@ def test_psi_detects_an_injected_drift_and_stays_small_without(tmp_path: Path) -
     assert monitor.drift("credit")[0]["feature"] == "income"
 
 
+def test_psi_waits_for_enough_rows_and_is_not_exported_before(tmp_path: Path) -> None:
+    served = _reference(30, seed=5)
+    with FeedbackLog(tmp_path) as log:
+        log.record_many(
+            _classified(f"r{i}", 0.9, {"income": r.income, "region": r.region})
+            for i, r in enumerate(served.itertuples())
+        )
+    monitor = Monitor(log, {"credit": _reference()})
+    assert {(d["feature"], d["psi"], d["n"]) for d in monitor.drift("credit")} == {
+        ("income", None, 30),
+        ("region", None, 30),
+    }
+    families = {f.name: f for f in text_string_to_metric_families(monitor.prometheus())}
+    assert families["atlas_monitor_feature_psi"].samples == []
+    lowered = Monitor(log, {"credit": _reference()}, min_drift_rows=30)
+    assert all(d["psi"] is not None and d["psi"] >= 0 for d in lowered.drift("credit"))
+
+
 def test_bad_cases_are_exactly_the_expected_requests(tmp_path: Path) -> None:
     ok = {"income": 50.0, "region": "north"}
     with FeedbackLog(tmp_path) as log:

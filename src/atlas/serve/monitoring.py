@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 logger = get_logger(__name__)
+MIN_DRIFT_ROWS = 100  # served rows before a PSI over ten bins says anything (~10 a bin)
 
 BadCaseKind = Literal["wrong", "low_confidence", "drifted"]
 BAD_CASE_KINDS: tuple[str, ...] = ("wrong", "low_confidence", "drifted")
@@ -68,6 +69,7 @@ class Monitor:
         low_confidence: float = 0.6,
         drift_quantiles: tuple[float, float] = (0.01, 0.99),
         psi_bins: int = 10,
+        min_drift_rows: int = MIN_DRIFT_ROWS,
         cache_s: float = 10.0,
     ) -> None:
         self.log = log
@@ -76,6 +78,7 @@ class Monitor:
         self.low_confidence = low_confidence
         self.drift_quantiles = drift_quantiles
         self.psi_bins = psi_bins
+        self.min_drift_rows = min_drift_rows
         self.cache_s = cache_s
         self._refs: dict[str, TrainingReference | None] = {}
         self._cache: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -120,7 +123,8 @@ class Monitor:
     ) -> list[dict[str, Any]]:
         """PSI per input feature of the served values (of all versions, or one) against the
         training reference, highest first (0 = same distribution, > 0.2 the usual alarm).
-        Empty without a reference."""
+        Empty without a reference; ``psi`` is None below ``min_drift_rows`` served rows (a
+        handful of rows in ten bins reads as a huge PSI that means nothing)."""
         return self._drift(model, self.predictions(model, since, version))
 
     def _drift(self, model: str, frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -129,16 +133,17 @@ class Monitor:
         if ref is None or frame.empty:
             return []
         inputs = inputs_frame(frame)
+        enough = len(inputs) >= self.min_drift_rows
         out = [
             {
                 "feature": name,
-                "psi": psi(col, ref.served(inputs, name), bins=self.psi_bins),
+                "psi": psi(col, ref.served(inputs, name), bins=self.psi_bins) if enough else None,
                 "n": len(inputs),
             }
             for name, col in ref.columns.items()
             if name in inputs
         ]
-        return sorted(out, key=lambda d: -d["psi"])
+        return sorted(out, key=lambda d: -(d["psi"] or 0.0))
 
     def bad_cases(
         self, model: str, kind: str, limit: int = 100, since: datetime | None = None

@@ -53,7 +53,8 @@ def metric_families(
                 if v.get(key) is not None:
                     latency.add_metric([s["model"], str(v["version"]), q], float(v[key]))
         for d in s["drift"]:
-            psi.add_metric([s["model"], d["feature"]], float(d["psi"]))
+            if d["psi"] is not None:
+                psi.add_metric([s["model"], d["feature"]], float(d["psi"]))
         for kind, n in s["bad_cases"].items():
             if n is not None:
                 bad.add_metric([s["model"], kind], float(n))

@@ -139,6 +139,7 @@ class PredictionService:
                 labels,
                 1000 * seconds,
                 extra,
+                model.manifest.classes,
             )
         )
         self._mirror(name, model.version, columns, rid)
