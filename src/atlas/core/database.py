@@ -2,6 +2,13 @@
 
 ``sqlite:///path`` is the embedded default; ``postgresql://`` is production. The same code and
 the same migrations run on both (tests/core/test_database.py is their shared conformance suite).
+
+A database that cannot be reached, read or written is a :class:`DatabaseUnavailableError`
+(503 on a server, one line in the CLI), whatever the backend says: a read-only SQLite file or
+folder, a SQLite file deleted or replaced under a running process (its open connections would
+otherwise go on writing to the deleted file, and every write would be lost), a PostgreSQL
+server that is down or a transaction that is read-only. A value the database refuses (a NUL
+byte, a string past its column's length) is an :class:`InvalidInputError`.
 """
 
 from __future__ import annotations
@@ -19,13 +26,29 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DBAPIError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from atlas.core.errors import ConfigError, DatabaseUnavailableError, MissingDependencyError
+from atlas.core.errors import (
+    ConfigError,
+    DatabaseUnavailableError,
+    InvalidInputError,
+    MissingDependencyError,
+)
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "atlas_alembic_version"
+READ_ONLY_SQLSTATE = "25006"  # PostgreSQL: read_only_sql_transaction
+# a write that changes nothing, rolled back: whether the database takes writes now
+BUSY_TIMEOUT_MS = 30_000  # SQLite: how long a writer queues for the lock
+PROBE_TIMEOUT_MS = 2_000  # how long the write probe waits for a busy writer
+_WRITE_PROBE = f"UPDATE {VERSION_TABLE} SET version_num = version_num"
 
 
 def normalize_url(url: str) -> str:
@@ -56,7 +79,7 @@ def _sqlite_setup(engine: Engine) -> None:
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -78,9 +101,11 @@ class Database:
                 hint="Use sqlite:///path/to/atlas.db or postgresql://user@host:5432/dbname.",
             ) from None
         self.dialect = parsed.get_backend_name()
+        self._file: SQLiteFile | None = None
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if self.dialect == "sqlite":
             if parsed.database and parsed.database != ":memory:":
+                self._file = SQLiteFile(Path(parsed.database))
                 try:
                     Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:
@@ -109,27 +134,74 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
+        self._check_file()
         try:
             with self._sessions() as session, session.begin():
                 yield session
         except DBAPIError as exc:
-            if exc.connection_invalidated or _is_connect_error(exc):
-                raise self._unavailable(exc) from None
-            raise
+            raise self._translate(exc) from None
 
     def ping(self) -> None:
         """Open one connection or raise :class:`DatabaseUnavailableError`."""
+        self._check_file()
         try:
             with self.engine.connect() as conn:
                 conn.exec_driver_sql("SELECT 1")
         except DBAPIError as exc:
             raise self._unavailable(exc) from None
 
+    def check_writable(self) -> None:
+        """Raise :class:`DatabaseUnavailableError` unless a write would succeed now (a write
+        that changes nothing, rolled back; needs the migrated schema)."""
+        self._check_file()
+        try:
+            with self.engine.connect() as conn:
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                if self.dialect == "sqlite":  # wait for a busy writer briefly, not 30 s
+                    raw.execute(f"PRAGMA busy_timeout={PROBE_TIMEOUT_MS}")
+                try:
+                    if self.dialect == "postgresql":
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {PROBE_TIMEOUT_MS}")
+                    conn.exec_driver_sql(_WRITE_PROBE)
+                finally:
+                    conn.rollback()
+                    if self.dialect == "sqlite":
+                        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        except DBAPIError as exc:
+            raise self._unavailable(exc) from None
+
+    def _check_file(self) -> None:
+        if self._file is not None and self._file.check():
+            self.engine.dispose()  # a restored file: connections to the old one must go
+
+    def _translate(self, exc: DBAPIError) -> Exception:
+        """Our error for a failure of the database, or ``exc`` itself for one of ours."""
+        if isinstance(exc, DataError):
+            return InvalidInputError(
+                f"The metadata database refused a value: {_reason(exc)}.",
+                hint="Use shorter names and text without NUL characters.",
+            )
+        read_only = getattr(exc.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
+        if isinstance(exc, OperationalError) or exc.connection_invalidated or read_only:
+            return self._unavailable(exc)
+        return exc
+
     def _unavailable(self, exc: DBAPIError) -> DatabaseUnavailableError:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if getattr(exc.orig, "sqlstate", None) == READ_ONLY_SQLSTATE:
+            hint = (
+                "The server takes no writes (a standby, or default_transaction_read_only): set "
+                "ATLAS_DATABASE_URL to the primary."
+            )
+        elif self._file is not None:
+            hint = (
+                f"Check that {self._file.path} and its folder exist and are writable, or set "
+                "ATLAS_DATABASE_URL to a database that is."
+            )
+        else:
+            hint = "Start the database server or set ATLAS_DATABASE_URL to one that is running."
         return DatabaseUnavailableError(
-            f"Cannot reach the metadata database at {masked(self.url)}: {reason}.",
-            hint="Start the database server or set ATLAS_DATABASE_URL to one that is running.",
+            f"Cannot use the metadata database at {masked(self.url)}: {_reason(exc)}.", hint=hint
         )
 
     # -- migrations ---------------------------------------------------------------------
@@ -160,9 +232,41 @@ class Database:
         self.engine.dispose()
 
 
-def _is_connect_error(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    return any(s in text for s in ("could not connect", "connection refused", "unable to open"))
+def _reason(exc: DBAPIError) -> str:
+    text = str(exc.orig).strip() if exc.orig else str(exc)
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class SQLiteFile:
+    """The identity (device, inode) of a SQLite file, to tell when it was deleted or replaced
+    under the connections that have it open."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._identity: tuple[int, int] | None = None  # None: not created yet
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def check(self) -> bool:
+        """True when the file was replaced since it was last seen (then the new one counts);
+        raises :class:`DatabaseUnavailableError` while it is deleted."""
+        now = self._stat()
+        if self._identity is None or now == self._identity:
+            self._identity = now
+            return False
+        if now is None:
+            raise DatabaseUnavailableError(
+                f"The SQLite database {self.path} was deleted while ATLAS was using it; "
+                "nothing was written.",
+                hint="Restore the file from a backup and restart the process.",
+            )
+        self._identity = now
+        return True
 
 
 _open: dict[str, Database] = {}
