@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 
 import numpy as np
 import pytest
+from sqlalchemy import func, select
 
+import atlas.registry.cache as cache_module
 import atlas.registry.registry as registry_module
 from atlas.core.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
-from atlas.registry import ModelRegistry
+from atlas.registry import AliasMove, ModelRegistry
+from atlas.registry.tables import AliasEventRow
 
 
 @pytest.fixture
@@ -60,6 +64,23 @@ def test_bad_references_are_clear(registry: ModelRegistry, make_draft) -> None:
         registry.promote("credit", 1, alias="2")
     with pytest.raises(InvalidInputError):
         registry.register("../evil", make_draft())
+    for outside in ("nul\x00name", "x" * 300, "caf\u00e9", "\ud800"):  # never looked up
+        with pytest.raises(NotFoundError, match="no model named"):
+            registry.get(outside)
+        with pytest.raises(NotFoundError, match="no model named"):
+            registry.promote(outside, 1)
+
+
+def test_promote_to_the_current_version_is_a_no_op(registry: ModelRegistry, make_draft) -> None:
+    for seed in range(2):
+        registry.register("credit", make_draft(seed=seed))
+    registry.promote("credit", 1)
+    registry.promote("credit", 2)
+    same = registry.promote("credit", 2)
+    assert (same.from_version, same.to_version, same.changed) == (2, 2, False)
+    with registry.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(AliasEventRow)) == 2
+    assert registry.rollback("credit").to_version == 1  # not back onto 2 itself
 
 
 def test_loaded_model_predicts_like_the_draft(registry: ModelRegistry, make_draft) -> None:
@@ -70,15 +91,55 @@ def test_loaded_model_predicts_like_the_draft(registry: ModelRegistry, make_draf
     assert set(model.predict(draft.frame)) <= {"good", "bad"}
 
 
-def test_corrupt_stored_package_refuses_to_load(registry: ModelRegistry, make_draft) -> None:
+def _learner_key(registry: ModelRegistry, uri: str) -> str:
+    return f"{uri}/{next(p for p in registry.artifacts.list(uri) if p.endswith('.txt'))}"
+
+
+def test_corrupt_stored_package_refuses_to_load_and_is_not_cached(
+    registry: ModelRegistry, make_draft
+) -> None:
     mv = registry.register("credit", make_draft())
-    store = registry.artifacts
-    learner = next(p for p in store.list(mv.uri) if p.endswith(".txt"))
-    key = f"{mv.uri}/{learner}"
+    store, key = registry.artifacts, _learner_key(registry, mv.uri)
+    good = store.read_bytes(key)
     with store.fs.open(store.path(key), "wb") as fh:
         fh.write(b"tree\nnot the model anymore\n")
-    with pytest.raises(IntegrityError, match=r"credit v1 is corrupt"):
+    with pytest.raises(IntegrityError, match=r"credit v1 in the artifact store is corrupt") as err:
         registry.load("credit")
+    assert "expected" in err.value.message  # the hash it has and the one recorded
+    assert list(registry.cache_dir.glob("credit/*")) == []  # nothing of it is cached
+    with store.fs.open(store.path(key), "wb") as fh:  # restored from a backup
+        fh.write(good)
+    registry.load("credit").predict(make_draft().frame)
+
+
+def test_a_corrupt_cached_copy_is_fetched_again(
+    registry: ModelRegistry, make_draft, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    draft = make_draft()
+    mv = registry.register("credit", draft)
+    _, _, folder = registry.fetch("credit")
+    learner = next(folder.rglob("*.txt"))
+    learner.write_bytes(b"tree\ncorrupted on the local disk\n")
+    _, _, again = registry.fetch("credit")  # the stamp differs: verified, refetched
+    assert again == folder and learner.read_bytes() == registry.artifacts.read_bytes(
+        _learner_key(registry, mv.uri)
+    )
+    np.testing.assert_allclose(
+        registry.load("credit").predict_proba(draft.frame), draft.expected, rtol=1e-9
+    )
+    verified: list[str] = []
+    real = cache_module.verify_package
+
+    def counting(*args: object, **kwargs: object) -> object:
+        verified.append(str(args[2]))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cache_module, "verify_package", counting)
+    registry.fetch("credit")
+    assert verified == []  # an unchanged copy is checked by its stamp, not re-hashed
+    learner.write_bytes(learner.read_bytes())  # same bytes, new time: verified in full
+    registry.fetch("credit")
+    assert verified == ["credit v1"]
 
 
 def test_failed_registration_leaves_nothing(
@@ -90,7 +151,7 @@ def test_failed_registration_leaves_nothing(
     monkeypatch.setattr(registry_module, "_version", explode)
     with pytest.raises(RuntimeError):
         registry.register("credit", make_draft())
-    assert registry.artifacts.list("models/credit") == []
+    assert not registry.artifacts.exists("models/credit")  # no empty folder either
     with pytest.raises(NotFoundError):
         registry.get("credit")
 
@@ -146,9 +207,11 @@ def test_concurrent_promotions_keep_history_consistent(registry: ModelRegistry, 
     targets = [1, 2, 3] * 4
     errors: list[BaseException] = []
 
+    moves: list[AliasMove] = []
+
     def worker(version: int) -> None:
         try:
-            registry.promote("credit", version)
+            moves.append(registry.promote("credit", version))
         except BaseException as exc:
             errors.append(exc)
 
@@ -159,11 +222,13 @@ def test_concurrent_promotions_keep_history_consistent(registry: ModelRegistry, 
         t.join()
     assert errors == []
     final = registry.get("credit", "production").version
-    # every move recorded its true predecessor, so rolling back all the way never fails early
+    # every move recorded its true predecessor, so rolling back all the way never fails early;
+    # a promote to the version already there recorded nothing
     seen = [final]
     while True:
         try:
             seen.append(registry.rollback("credit").to_version)
         except ConflictError:
             break
-    assert len(seen) == len(targets)
+    assert len(seen) == sum(m.changed for m in moves)
+    assert all(a != b for a, b in itertools.pairwise(seen))

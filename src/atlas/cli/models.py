@@ -87,6 +87,9 @@ def promote(
     if as_json:
         print_json(move.__dict__)
         return
+    if not move.changed:
+        console.print(f"{model}@{alias}: already at {move.to_version}; nothing changed")
+        return
     console.print(f"{model}@{alias}: {move.from_version or '-'} -> {move.to_version}")
 
 

@@ -128,6 +128,19 @@ class ArtifactStore:
         """Remove a file or folder; missing keys are fine."""
         self._remove(self.path(key))
 
+    def prune(self, key: str) -> None:
+        """Remove folder ``key`` and then its parents while they are empty (never the root):
+        after a failed write is deleted, no empty folder of it is left behind."""
+        path = self.path(key)
+        while path.startswith(self.root.rstrip("/") + "/"):
+            try:
+                if not self.fs.isdir(path) or self.fs.ls(path, detail=False):
+                    return
+                self.fs.rmdir(path)
+            except OSError:  # filled meanwhile, or gone: nothing to prune
+                return
+            path = posixpath.dirname(path)
+
     def _remove(self, path: str) -> None:
         try:
             if self.fs.exists(path):

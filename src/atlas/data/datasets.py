@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import posixpath
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -22,7 +23,13 @@ from sqlalchemy.orm import Session
 
 from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
-from atlas.core.errors import ConflictError, IntegrityError, InvalidInputError, NotFoundError
+from atlas.core.errors import (
+    AtlasError,
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+)
 from atlas.core.logging import get_logger
 from atlas.core.names import check_name
 from atlas.core.schema import isoformat, utcnow
@@ -115,9 +122,9 @@ class DatasetStore:
         columns = profile(frame)
         checks = self._checks(name, frame, columns)
         key = f"datasets/{name}/{digest}.parquet"
-        self.artifacts.write_bytes(key, to_parquet_bytes(frame))
         label = str(source) if not isinstance(source, pd.DataFrame) else "DataFrame"
         try:
+            self.artifacts.write_bytes(key, to_parquet_bytes(frame))
             with self.db.session() as s:
                 if (meanwhile := _same_content(s, name, digest)) is not None:
                     return _from_row(meanwhile, created=False)  # its file is this very one
@@ -151,12 +158,23 @@ class DatasetStore:
         except sa_exc.IntegrityError:
             # a concurrent add of the same content won: report theirs
             if (found := self.find_content(name, digest)) is None:
-                self.delete_unreferenced([key])
+                self._discard(key)
                 raise
             return found
         except BaseException:
-            self.delete_unreferenced([key])
+            self._discard(key)
             raise
+
+    def _discard(self, key: str) -> None:
+        """Delete the file of a version whose row was not written (unless another version
+        uses it) and its folder if that is left empty. A database that cannot say whether
+        another version uses the file keeps it: a used file is never deleted."""
+        try:
+            self.delete_unreferenced([key])
+        except AtlasError as exc:
+            log.warning("dataset.cleanup_failed", uri=key, error=str(exc))
+            return
+        self.artifacts.prune(posixpath.dirname(key))
 
     def find_content(self, name: str, digest: str) -> DatasetVersion | None:
         """The oldest version of ``name`` whose content hash is ``digest``, if any."""

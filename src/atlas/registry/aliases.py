@@ -14,10 +14,14 @@ from atlas.registry.tables import AliasEventRow, AliasRow, ModelRow
 
 @dataclass(frozen=True)
 class AliasMove:
+    """One move of an alias; ``changed`` is False for a promote to the version it already
+    points at (a no-op: nothing is written, no history row)."""
+
     model: str
     alias: str
     from_version: int | None
     to_version: int
+    changed: bool = True
 
 
 def _lock(s: Session, name: str, alias: str) -> AliasRow | None:
@@ -53,6 +57,8 @@ def names_for(s: Session, name: str, version: int) -> list[str]:
 def move(s: Session, name: str, alias: str, version: int) -> AliasMove:
     row = _lock(s, name, alias)
     previous = row.version if row else None
+    if previous == version:  # already there: a rollback must not land on the same version
+        return AliasMove(name, alias, previous, version, changed=False)
     if row is None:
         s.add(AliasRow(model_name=name, alias=alias, version=version))
     else:

@@ -6,7 +6,7 @@ key, and are deleted again if the row cannot be written, so nothing is ever half
 
 from __future__ import annotations
 
-import shutil
+import posixpath
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -26,8 +26,9 @@ from atlas.core.schema import isoformat
 from atlas.core.settings import Settings, get_settings
 from atlas.registry import aliases
 from atlas.registry.aliases import AliasMove
+from atlas.registry.cache import CachedPackage, PackageCache
 from atlas.registry.manifest import Manifest
-from atlas.registry.package import PackageDraft, verify_package
+from atlas.registry.package import PackageDraft
 from atlas.registry.runtime import LoadedModel
 from atlas.registry.tables import AliasRow, ModelRow, ModelVersionRow
 
@@ -70,6 +71,14 @@ def _version(row: ModelVersionRow, alias_names: list[str]) -> ModelVersion:
         created_at=row.created_at,
         aliases=sorted(alias_names),
     )
+
+
+def _is_name(name: str) -> bool:
+    try:
+        check_name("model", name)
+    except InvalidInputError:
+        return False
+    return True
 
 
 class ModelRegistry:
@@ -137,6 +146,7 @@ class ModelRegistry:
                 self.artifacts.delete(key)  # another writer took this number: try the next
             except BaseException:
                 self.artifacts.delete(key)
+                self.artifacts.prune(posixpath.dirname(key))  # no empty folder of it either
                 raise
         raise InvalidInputError(
             f"Could not allocate a version of {name!r}: too many concurrent registrations.",
@@ -144,12 +154,14 @@ class ModelRegistry:
         )
 
     def promote(self, name: str, version: int, alias: str = DEFAULT_ALIAS) -> AliasMove:
-        """Point ``alias`` at ``version`` (atomically); the old target is kept for rollback."""
+        """Point ``alias`` at ``version`` (atomically); the old target is kept for rollback.
+        Already there: nothing changes (``changed`` is False) and no history is written."""
         check_alias(alias)
         with self.db.session() as s:
             self._version_row(s, name, version)
             moved = aliases.move(s, name, alias, version)
-        log.info("model.promoted", model=name, alias=alias, to=version, previous=moved.from_version)
+        event = "model.promoted" if moved.changed else "model.promote_unchanged"
+        log.info(event, model=name, alias=alias, to=version, previous=moved.from_version)
         return moved
 
     def rollback(self, name: str, alias: str = DEFAULT_ALIAS) -> AliasMove:
@@ -227,20 +239,12 @@ class ModelRegistry:
         return out
 
     def fetch(self, name: str, ref: int | str | None = None) -> tuple[ModelVersion, Manifest, Path]:
-        """A verified local copy of the package; a hash mismatch raises IntegrityError."""
+        """A verified local copy of the package (see :mod:`atlas.registry.cache`: a cached copy
+        that no longer matches the recorded hash is fetched again); a package corrupt in the
+        artifact store raises IntegrityError."""
         mv = self.get(name, ref)
-        folder = self.cache_dir / name / f"{mv.version}-{mv.manifest_sha256[:16]}"
-        if not folder.is_dir():
-            tmp = folder.with_name(f"{folder.name}.partial-{uuid.uuid4().hex}")
-            try:
-                self.artifacts.get_dir(mv.uri, tmp)
-                tmp.rename(folder)
-            except OSError:
-                if not folder.is_dir():
-                    raise
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        manifest = verify_package(folder, mv.manifest_sha256, f"{name} v{mv.version}")
+        package = CachedPackage(mv.name, mv.version, mv.uri, mv.manifest_sha256)
+        manifest, folder = PackageCache(self.cache_dir, self.artifacts).get(package)
         return mv, manifest, folder
 
     def load(self, name: str, ref: int | str | None = None) -> LoadedModel:
@@ -249,7 +253,9 @@ class ModelRegistry:
 
     # -- helpers -------------------------------------------------------------------------
     def _model_row(self, s: Session, name: str) -> ModelRow:
-        row = s.get(ModelRow, name)
+        # a name outside the name rule was never registered: not looked up (a NUL byte or a
+        # string past the column's length would be the database's error, not a 404)
+        row = s.get(ModelRow, name) if _is_name(name) else None
         if row is None:
             known = s.scalars(select(ModelRow.name).order_by(ModelRow.name).limit(20)).all()
             raise NotFoundError(
