@@ -162,6 +162,60 @@ def test_canary_rolls_back_automatically_when_too_slow(server) -> None:
     assert state["events"][-1]["event"] == "auto_rollback"
 
 
+def test_an_automatic_rollback_sticks_on_every_replica(settings, make_draft) -> None:
+    """Two servers on one database: the one that saw the canary fail rolls it back in the
+    stored plan; the other stops sending canary traffic on its next read, and both list the
+    event from the database."""
+    registry = ModelRegistry.from_settings(settings)
+    for seed in (0, 1):
+        registry.register("credit", make_draft(seed=seed))
+    registry.promote("credit", 1)
+    config = ServerConfig(admin_token=TOKEN, alias_ttl=0)  # every request reads the plan
+    body = {"records": [{"income": 1.0, "debt": 0.5, "region": "north"}]}
+    app_a = create_app(registry, config)
+    with BackgroundServer(app_a) as a, BackgroundServer(create_app(registry, config)) as b:
+        plan = {"canary_version": 2, "canary_share": 1.0, "max_p99_ms": 0.0001, "min_requests": 3}
+        httpx.put(f"{a.url}/v1/admin/models/credit/rollout", json=plan, headers=AUTH)
+        assert httpx.post(f"{b.url}/v1/models/credit:predict", json=body).json()["version"] == 2
+        served = [
+            httpx.post(f"{a.url}/v1/models/credit:predict", json=body).json()["version"]
+            for _ in range(4)
+        ]
+        assert served == [2, 2, 2, 1]
+        app_a.state.served.service.rollouts.drain()  # the stored write has landed
+        for _ in range(3):  # and the stored plan never brings the canary back
+            for url in (a.url, b.url):
+                answer = httpx.post(f"{url}/v1/models/credit:predict", json=body)
+                assert answer.json()["version"] == 1
+        state = httpx.get(f"{b.url}/v1/admin/models/credit/rollout", headers=AUTH).json()
+    assert state["plan"]["canary_version"] is None
+    assert [e["event"] for e in state["events"]] == ["plan", "auto_rollback"]
+    assert state["events"][-1]["detail"]["canary"] == 2
+
+
+def test_promote_to_the_current_version_is_a_no_op(server) -> None:
+    client, *_ = server
+    same = client.post("/v1/admin/models/credit/promote", json={"version": 1}, headers=AUTH)
+    assert same.status_code == 200
+    assert same.json() == {
+        "model": "credit",
+        "alias": "production",
+        "from_version": 1,
+        "to_version": 1,
+        "changed": False,
+    }
+    # history unchanged: there is still nothing to roll back to
+    assert client.post("/v1/admin/models/credit/rollback", json={}, headers=AUTH).status_code == 409
+
+
+def test_rollouts_of_unknown_models_are_404(server) -> None:
+    client, *_ = server
+    for name in ("nope", "a" * 300, "%00"):
+        path = f"/v1/admin/models/{name}/rollout"
+        assert client.put(path, json={}, headers=AUTH).status_code == 404
+        assert client.get(path, headers=AUTH).status_code == 404
+
+
 def test_overload_is_503_with_retry_after(sqlite_settings, make_draft) -> None:
     registry = ModelRegistry.from_settings(sqlite_settings)
     registry.register("credit", make_draft())

@@ -229,6 +229,7 @@ class PredictionService:
 
     def close(self) -> None:
         self._shadow.shutdown(wait=True)
+        self.rollouts.close()  # an automatic rollback decided here is stored before exit
 
 
 def _as_columns(data: Any) -> tuple[Mapping[str, Sequence[Any]], int] | None:

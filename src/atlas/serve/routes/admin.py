@@ -2,7 +2,9 @@
 
 Every route needs ``Authorization: Bearer <token>`` (``ATLAS_ADMIN_TOKEN``); without a
 configured token the management API is disabled (403), never open. The check is the request
-policy's (:mod:`atlas.serve.policy`), in front of every route.
+policy's (:mod:`atlas.serve.policy`), in front of every route. A change the metadata database
+cannot take is a 503 and changes nothing (the registry and the rollout store write first, the
+server follows); a promote to the version already there answers ``changed: false``.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def rollback(request: Request, name: str, body: Rollback) -> dict[str, Any]:
 def set_rollout(request: Request, name: str, plan: RolloutPlan) -> dict[str, Any]:
     """Canary share (sticky on ``sticky_field``), shadow challenger, rollback thresholds."""
     state = served(request)
+    state.registry.get(name)  # a plan for a model that does not exist is a 404
     for version in (plan.canary_version, plan.shadow_version):
         if version is not None:
             state.models.get(name, version)
@@ -81,7 +84,10 @@ def set_rollout(request: Request, name: str, plan: RolloutPlan) -> dict[str, Any
 
 @router.get("/models/{name}/rollout")
 def get_rollout(request: Request, name: str) -> dict[str, Any]:
-    rollouts = served(request).service.rollouts
+    """The plan and its newest events (stored: every replica's, automatic rollbacks too)."""
+    state = served(request)
+    state.registry.get(name)
+    rollouts = state.service.rollouts
     plan = rollouts.get(name)
-    events = [e for e in rollouts.events if e["model"] == name]
-    return {"plan": plan.model_dump() if plan else None, "events": events[-EVENTS_SHOWN:]}
+    events = rollouts.events(name, EVENTS_SHOWN)
+    return {"plan": plan.model_dump() if plan else None, "events": events}
