@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request, Response
 
 from atlas.serve.state import served
@@ -16,9 +18,13 @@ def live() -> dict[str, bool]:
 
 
 @router.get("/v2/health/ready")
-def ready(request: Request) -> dict[str, bool]:
-    served(request).registry.db.ping()
-    return {"ready": True}
+def ready(request: Request) -> dict[str, Any]:
+    """Ready when the metadata database can be read and written now; else a 503 whose message
+    says what is wrong with it (unreachable, read-only, its file deleted)."""
+    db = served(request).registry.db
+    db.ping()
+    db.check_writable()
+    return {"ready": True, "database": "ok"}
 
 
 @router.get("/metrics")
