@@ -13,6 +13,7 @@ import pytest
 from atlas.registry import ModelRegistry
 from atlas.serve import BackgroundServer, ServerConfig
 from atlas.serve.policy import Forbidden, RequestPolicy
+from tests.serve.test_database_failures import error_kind
 from tests.serve.test_fast_routes import server_app
 
 API_TOKEN, ADMIN_TOKEN = "data-s3cret", "admin-s3cret"
@@ -95,6 +96,48 @@ CASES: list[tuple[str, str, dict[str, Any], int, str]] = [
         "AtlasError",
     ),
     ("admin without its token", "/v1/admin/models", {"headers": BEARER}, 401, "Unauthorized"),
+    (
+        "bare token, no Bearer",
+        V1,
+        {"json": {"records": [ROW]}, "headers": {"Authorization": API_TOKEN}},
+        401,
+        "Unauthorized",
+    ),
+    (
+        "admin bare token",
+        "/v1/admin/models",
+        {"headers": {"Authorization": ADMIN_TOKEN}},
+        401,
+        "Unauthorized",
+    ),
+    (
+        "two Authorization headers",
+        V1,
+        {"json": {"records": [ROW]}, "headers": [("Authorization", f"Bearer {API_TOKEN}")] * 2},
+        401,
+        "Unauthorized",
+    ),
+    (
+        "admin token with a non-ASCII byte",
+        "/v1/admin/models",
+        {"headers": [(b"Authorization", f"Bearer {ADMIN_TOKEN}\u00e9".encode())]},
+        401,
+        "Unauthorized",
+    ),
+    (
+        "admin token in Latin-1",
+        "/v1/admin/models",
+        {"headers": [(b"Authorization", b"Bearer \xe9" + ADMIN_TOKEN.encode())]},
+        401,
+        "Unauthorized",
+    ),
+    (
+        "a scheme without a token",
+        "/v1/admin/models",
+        {"headers": {"Authorization": "Bearer"}},
+        401,
+        "Unauthorized",
+    ),
 ]
 
 
@@ -108,7 +151,7 @@ def test_refusals_are_the_same_on_both_pipelines(pipeline, path, options, status
     fresh = {k: v() if callable(v) else v for k, v in options.items()}  # a new stream each run
     answer = client.request(method, path, **fresh)
     assert answer.status_code == status, answer.text
-    assert answer.json()["error"] == kind and answer.json()["message"]
+    assert error_kind(answer.json()) == kind and answer.json()["message"]
     # a refusal by the policy reaches no handler; the records limit is the handler's own
     reached = kind == "AtlasError" and name == "fast"
     assert calls == (["/v1/models/{name}:predict"] if reached else [])
@@ -127,6 +170,8 @@ def test_the_token_and_a_streamed_body_within_the_limit_pass(pipeline) -> None:
     assert streamed.status_code == 200, streamed.text
     admin = client.get("/v1/admin/models", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert admin.status_code == 200
+    scheme = client.get("/v1/admin/models", headers={"Authorization": f"bearer  {ADMIN_TOKEN}"})
+    assert scheme.status_code == 200  # the scheme is case-insensitive (RFC 7235)
     assert calls == (
         ["/v1/models/{name}:predict", "/v2/models/{name}/infer"] if name == "fast" else []
     )
@@ -142,3 +187,13 @@ def test_open_model_routes_without_a_token_and_disabled_admin() -> None:
     policy.check(scope)  # no api_token: the model routes are open
     with pytest.raises(Forbidden, match="disabled"):
         policy.check({"path": "/v1/admin/models", "headers": []})
+
+
+def test_a_non_ascii_token_is_compared_as_the_bytes_sent(registry) -> None:
+    token = "s\u00e9same-\u00fcber"
+    app = server_app(registry, True, [], ServerConfig(admin_token=token))
+    with BackgroundServer(app) as srv, httpx.Client(base_url=srv.url, timeout=30) as client:
+        utf8 = [(b"Authorization", b"Bearer " + token.encode())]
+        assert client.get("/v1/admin/models", headers=utf8).status_code == 200
+        latin1 = [(b"Authorization", b"Bearer " + token.encode("latin-1"))]
+        assert client.get("/v1/admin/models", headers=latin1).status_code == 401

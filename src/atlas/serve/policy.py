@@ -8,7 +8,10 @@ added to :class:`RequestPolicy` holds for both at once. It enforces:
   byte is read; a body streamed without one is read up to the limit, then handed on whole;
 - bearer tokens per path prefix: the management API (``/v1/admin``) needs ``admin_token`` and
   is disabled (403) without one; the model routes (``/v1/models``, ``/v2/models``) need
-  ``api_token`` when one is configured.
+  ``api_token`` when one is configured. The token counts only in one
+  ``Authorization: Bearer <token>`` header (not bare, not twice), and is compared as the bytes
+  sent, in constant time: a header with any bytes (non-ASCII, control characters, huge) is a
+  401, never a 500.
 
 Per-request limits that need the parsed body (records per request) or the server's state
 (requests in flight) live in the handlers and the prediction service, which both pipelines
@@ -18,7 +21,8 @@ call. Routes served by the fast pipeline may not declare FastAPI dependencies (s
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +34,8 @@ ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 ADMIN_PREFIX = "/v1/admin"
 MODEL_PREFIXES = ("/v1/models", "/v2/models")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BEARER = b"bearer"
+MAX_LENGTH_DIGITS = 19  # a Content-Length longer than this is past any body limit (int64)
 
 
 class Forbidden(AtlasError):
@@ -57,7 +63,8 @@ class TokenRule:
     def covers(self, path: str) -> bool:
         return path.startswith(self.prefixes)
 
-    def check(self, authorization: str) -> None:
+    def check(self, authorization: list[bytes]) -> None:
+        """``authorization``: the request's Authorization header values, as sent (bytes)."""
         if not self.token:
             if self.required:
                 raise Forbidden(
@@ -65,12 +72,29 @@ class TokenRule:
                     hint=f"Start the server with {self.setting} set.",
                 )
             return
-        given = authorization.removeprefix("Bearer ").strip()
-        if not secrets.compare_digest(given.encode(), self.token.encode()):
+        given = bearer_token(authorization)
+        # constant time whatever the token's length or content: compare fixed-size digests
+        if given is None or not hmac.compare_digest(_digest(given), _digest(self.token.encode())):
             raise Unauthorized(
                 "A valid bearer token is required.",
-                hint=f"Send 'Authorization: Bearer <{self.setting}>'.",
+                hint=f"Send one header 'Authorization: Bearer <{self.setting}>'.",
             )
+
+
+def bearer_token(values: list[bytes]) -> bytes | None:
+    """The token of exactly one ``Authorization: Bearer <token>`` header (the scheme's case
+    aside, RFC 7235), or None: no header, several, another scheme, or no token."""
+    if len(values) != 1:
+        return None
+    scheme, _, token = values[0].strip().partition(b" ")
+    token = token.strip()
+    if scheme.lower() != BEARER or not token:
+        return None
+    return token
+
+
+def _digest(value: bytes) -> bytes:
+    return hashlib.sha256(value).digest()
 
 
 @dataclass(frozen=True)
@@ -93,15 +117,23 @@ class RequestPolicy:
         )
 
     def check(self, scope: Any) -> None:
-        """Raise the refusal of a request by its head (path and headers), if any."""
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+        """Raise the refusal of a request by its head (path and headers), if any. Header
+        values are compared as the bytes sent: any byte a client sends is a 4xx at worst."""
+        lengths = _values(scope, b"content-length")
+        if lengths and not all(self._fits(length) for length in lengths):
             raise self.too_large()
         path = route_path(scope)
         for rule in self.tokens:
             if rule.covers(path):
-                rule.check(headers.get(b"authorization", b"").decode("latin-1"))
+                rule.check(_values(scope, b"authorization"))
+
+    def _fits(self, length: bytes) -> bool:
+        digits = length.strip()
+        return (
+            len(digits) <= MAX_LENGTH_DIGITS
+            and digits.isdigit()
+            and (int(digits) <= self.max_body_bytes)
+        )
 
     def too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(
@@ -143,7 +175,12 @@ class Guard:
 
 
 def _declares_length(scope: Any) -> bool:
-    return any(key == b"content-length" for key, _ in scope["headers"])
+    return bool(_values(scope, b"content-length"))
+
+
+def _values(scope: Any, name: bytes) -> list[bytes]:
+    """Every value of header ``name`` (lower case, as ASGI servers pass names)."""
+    return [value for key, value in scope["headers"] if key == name]
 
 
 class Disconnected(Exception):
