@@ -1,10 +1,10 @@
-"""Open Inference Protocol v2, /metrics, the management API and rollouts, over real HTTP, on
-each metadata database (SQLite and PostgreSQL: the server reads registry and rollout tables)."""
+"""/metrics, the management API and rollouts, over real HTTP, on each metadata database
+(SQLite and PostgreSQL: the server reads registry and rollout tables). The v2 protocol's own
+tests are in test_v2_protocol.py and test_v2_clients.py."""
 
 from __future__ import annotations
 
 import httpx
-import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -36,54 +36,6 @@ def _tensors(draft, n: int = 4) -> list[dict]:
         {"name": "debt", "shape": [n, 1], "datatype": "FP64", "data": frame["debt"].tolist()},
         {"name": "region", "shape": [n], "datatype": "BYTES", "data": frame["region"].tolist()},
     ]
-
-
-def test_v2_metadata_and_infer(server) -> None:
-    client, drafts, events, _ = server
-    assert client.get("/v2").json()["name"] == "atlas"
-    meta = client.get("/v2/models/credit").json()
-    assert meta["versions"] == ["1", "2"]
-    assert {i["name"]: i["datatype"] for i in meta["inputs"]} == {
-        "income": "FP64",
-        "debt": "FP64",
-        "region": "BYTES",
-    }
-    body = {"id": "req-1", "inputs": _tensors(drafts[0])}
-    answer = client.post("/v2/models/credit/infer", json=body).json()
-    assert answer["model_name"] == "credit" and answer["model_version"] == "1"
-    assert answer["id"] == "req-1"
-    out = {o["name"]: o for o in answer["outputs"]}
-    assert out["probabilities"]["shape"] == [4, 2]
-    proba = np.array(out["probabilities"]["data"]).reshape(4, 2)
-    np.testing.assert_allclose(proba, drafts[0].expected[:4], rtol=1e-7)
-    assert out["label"]["datatype"] == "BYTES" and len(out["label"]["data"]) == 4
-    v2 = client.post("/v2/models/credit/versions/2/infer", json=body).json()
-    assert v2["model_version"] == "2"
-    assert events[-1].request_id == "req-1" and events[-1].version == 2
-
-
-@pytest.mark.parametrize(
-    ("change", "fragment"),
-    [
-        (lambda t: t.pop(0), "lack the tensor(s) ['income']"),
-        (
-            lambda t: (
-                t[2].update(datatype="FP64", data=[1.0, 2.0, 3.0, 4.0])
-                or t[0].update(datatype="BYTES")
-            ),
-            "is numeric: send it as FP64",
-        ),
-        (lambda t: t[1].update(shape=[3]), "declares 3 rows but carries 4"),
-        (lambda t: t[0].update(datatype="COMPLEX"), "unknown datatype"),
-    ],
-)
-def test_v2_bad_tensors_are_4xx(server, change, fragment) -> None:
-    client, drafts, _, _ = server
-    tensors = _tensors(drafts[0])
-    change(tensors)
-    answer = client.post("/v2/models/credit/infer", json={"inputs": tensors})
-    assert answer.status_code == 422, answer.text
-    assert fragment in answer.json()["message"]
 
 
 def test_metrics_are_prometheus_text(server) -> None:

@@ -9,9 +9,11 @@ pydantic-core (``model_validate_json``), then handed to the same handler the Fas
 
 Anything unusual goes to FastAPI unchanged, so errors keep one format: another method or path, a
 body that is not JSON or fails validation (the buffered body is replayed to FastAPI, which
-answers with its 422), a content type other than JSON. Errors the handler raises are answered by
-``on_error`` (the app's own exception handlers); an unexpected exception propagates as it would
-from FastAPI.
+answers with its 422), a content type other than JSON. An endpoint without a ``body`` parameter
+reads its body itself (the v2 ``infer``, which takes JSON of any content type and binary
+tensors): it gets every request on its path, its body replayed. Errors the handler raises are
+answered by ``on_error`` (the app's own exception handlers); an unexpected exception propagates
+as it would from FastAPI.
 
 The fast routes are derived from the app's own routes (:func:`fast_routes_of`): the endpoints
 marked :func:`fast_path`, with their paths and body models. Such a route may not declare FastAPI
@@ -43,7 +45,8 @@ FAST_MARK = "__atlas_fast_path__"
 
 
 def fast_path(endpoint: F) -> F:
-    """Mark a ``POST`` endpoint (``(request, **path_params, body)``) for the fast pipeline."""
+    """Mark a ``POST`` endpoint (``(request, **path_params, body)``, or
+    ``(request, **path_params)`` for one that reads its body itself) for the fast pipeline."""
     setattr(endpoint, FAST_MARK, True)
     return endpoint
 
@@ -51,10 +54,11 @@ def fast_path(endpoint: F) -> F:
 @dataclass(frozen=True)
 class FastRoute:
     """``POST path`` (a FastAPI-style template, e.g. ``/v1/models/{name}:predict``) whose JSON
-    body is a ``model``, answered by ``handler(request, **path_params, body=parsed)``."""
+    body is a ``model``, answered by ``handler(request, **path_params, body=parsed)``; without
+    a model, by ``handler(request, **path_params)``, which reads the body itself."""
 
     path: str
-    model: type[BaseModel]
+    model: type[BaseModel] | None
     handler: Handler
 
     def pattern(self) -> re.Pattern[str]:
@@ -86,13 +90,23 @@ class FastRoutes:
         except Disconnected:  # the client went away: nobody to answer
             return
         assert body is not None
+        if route.model is None:
+            request = Request(scope, replay(body, receive))
+            await self._answer(route.handler(request, **params), scope, receive, send)
+            return
         try:
             parsed = route.model.model_validate_json(body)
         except ValidationError:  # FastAPI answers, in the API's one error format
             await self.app(scope, replay(body, receive), send)
             return
+        answer = route.handler(Request(scope, receive), **params, body=parsed)
+        await self._answer(answer, scope, receive, send)
+
+    async def _answer(
+        self, answer: Awaitable[Response], scope: Any, receive: Any, send: Any
+    ) -> None:
         try:
-            response = await route.handler(Request(scope, receive), **params, body=parsed)
+            response = await answer
         except Exception as exc:
             handled = self.on_error(exc)
             if handled is None:
@@ -107,7 +121,8 @@ class FastRoutes:
         for pattern, route in self.routes:
             found = pattern.match(path)
             if found is not None:
-                return (found.groupdict(), route) if _is_json(scope) else None
+                takes = route.model is None or _is_json(scope)
+                return (found.groupdict(), route) if takes else None
         return None
 
 
@@ -136,5 +151,5 @@ def fast_routes_of(app: FastAPI) -> list[FastRoute]:
                 "the fast pipeline would skip them; put the check in atlas.serve.policy."
             )
         assert endpoint is not None
-        found.append(FastRoute(str(route.path), get_type_hints(endpoint)["body"], endpoint))
+        found.append(FastRoute(str(route.path), get_type_hints(endpoint).get("body"), endpoint))
     return found

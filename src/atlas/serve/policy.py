@@ -32,7 +32,7 @@ from atlas.serve import responses
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 ADMIN_PREFIX = "/v1/admin"
-MODEL_PREFIXES = ("/v1/models", "/v2/models")
+MODEL_PREFIXES = ("/v1/models", "/v2/models", "/v2/repository")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 BEARER = b"bearer"
 MAX_LENGTH_DIGITS = 19  # a Content-Length longer than this is past any body limit (int64)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import atlas
 from atlas.core.errors import AtlasError
@@ -33,7 +35,7 @@ from atlas.serve.feedback import FeedbackLog
 from atlas.serve.metrics import ServerMetrics
 from atlas.serve.models import ModelManager
 from atlas.serve.monitoring import Monitor
-from atlas.serve.policy import Guard, RequestPolicy
+from atlas.serve.policy import ADMIN_PREFIX, Guard, RequestPolicy, route_path
 from atlas.serve.prometheus import MonitorCollector
 from atlas.serve.rollout import Rollouts
 from atlas.serve.routes import admin, health, v1, v2
@@ -44,7 +46,7 @@ from atlas.serve.state import Served
 __all__ = ["ServerConfig", "create_app"]
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": responses.ErrorBody} for status in (401, 403, 404, 413, 422, 503)
+    status: {"model": responses.ErrorBody} for status in (400, 401, 403, 404, 413, 422, 503)
 }
 
 
@@ -110,10 +112,14 @@ def _served(
 
 
 def _add_error_handlers(app: FastAPI) -> None:
+    """Every error in the one body of :mod:`atlas.serve.responses`, on both pipelines (the fast
+    routes answer with ``responses.handled`` too)."""
+
     @app.exception_handler(AtlasError)
     @app.exception_handler(Overloaded)
-    async def handled(_request: Request, exc: Exception) -> JSONResponse:
-        response = responses.handled(exc)
+    async def handled(request: Request, exc: Exception) -> JSONResponse:
+        public = not route_path(request.scope).startswith(ADMIN_PREFIX)
+        response = responses.handled(exc, public=public)
         assert response is not None
         return response
 
@@ -127,3 +133,21 @@ def _add_error_handlers(app: FastAPI) -> None:
             f"{where}: {first['msg']}",
             "See the request schema in /openapi.json.",
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def routing(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """No such route (404) or method (405): FastAPI's routing, in the one error body."""
+        known = exc.status_code in HTTPStatus._value2member_map_
+        kind = HTTPStatus(exc.status_code).phrase.replace(" ", "") if known else "HTTPError"
+        where = f"{request.method} {route_path(request.scope)}"
+        return responses.error(
+            exc.status_code,
+            kind,
+            f"{where}: {exc.detail}.",
+            "The API is described in /openapi.json.",
+            dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def bug(_request: Request, _exc: Exception) -> JSONResponse:
+        return responses.internal_error()  # Starlette logs the traceback after this answer
