@@ -127,6 +127,29 @@ def test_every_datatype_refuses_what_it_cannot_hold(server) -> None:
     assert events == []  # nothing refused was predicted or logged
 
 
+def test_a_bad_element_among_many_is_found_and_named(server) -> None:
+    """Long tensors are checked in one pass; the refusal still names the element."""
+    client, _, events = server
+    n = 40
+    for datatype, bad, fragment in [
+        ("FP32", 3.5e38, "element 37 is 3.5e+38"),
+        ("FP16", -70000.0, "element 37 is -70000.0"),
+        ("FP64", 10**400, "element 37 is 1000"),
+        ("INT8", -200, "element 37 is -200"),
+    ]:
+        income = [1.0 if datatype.startswith("FP") else 1] * n
+        income[37] = bad
+        tensors = [
+            {"name": "income", "shape": [n], "datatype": datatype, "data": income},
+            {"name": "debt", "shape": [n], "datatype": "FP64", "data": [0.5] * n},
+            {"name": "region", "shape": [n], "datatype": "BYTES", "data": ["north"] * n},
+        ]
+        _refused(client.post(INFER, json={"inputs": tensors}), f"is {datatype}", fragment)
+        tensors[0]["data"][37] = None  # missing: taken
+        assert client.post(INFER, json={"inputs": tensors}).status_code == 200
+    assert len(events) == 4
+
+
 def test_non_finite_json_numbers_are_refused(server) -> None:
     """Infinity (Python's json writes it; JSON has none) and 1e400 (past FP64) are refused;
     NaN and null are missing values."""

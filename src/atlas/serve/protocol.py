@@ -115,13 +115,15 @@ def _invalid(exc: ValidationError) -> InvalidInputError:
 
 def _inputs(tensors: list[RequestInput], binary: bytes) -> list[Input]:
     found: list[Input] = []
+    names: set[str] = set()
     offset = 0
     for tensor in tensors:
         name = tensor.name
-        if any(i.name == name for i in found):
+        if name in names:
             raise InvalidInputError(
                 f"Input {name!r} is sent twice.", hint="Send each input tensor once."
             )
+        names.add(name)
         dtype = datatype_of(name, tensor.datatype)
         shape = check_shape(name, tensor.shape)
         size = binary_tensors.chunk_size(name, tensor.parameters)

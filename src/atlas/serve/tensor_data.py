@@ -22,6 +22,7 @@ from atlas.core.errors import InvalidInputError
 
 Family = Literal["bool", "int", "float", "bytes"]
 SHOWN_CHARS = 40  # of a refused element, in a message
+VECTOR_FROM = 32  # elements: from this many on, floats are range-checked by numpy
 FLOAT_RANGES = {"FP16": 65504.0, "FP32": float(np.finfo(np.float32).max), "FP64": math.inf}
 
 
@@ -170,10 +171,12 @@ def _check_int_range(tensor: str, dtype: DataType, values: list[Any]) -> None:
 
 
 def _check_float_range(tensor: str, dtype: DataType, values: list[Any]) -> None:
-    try:
-        numbers = np.array(values, dtype=np.float64)  # null: NaN, a missing value
-    except OverflowError:  # an integer past float64's range
-        numbers = None
+    numbers = None
+    if len(values) > VECTOR_FROM:  # one numpy pass; a few elements are cheaper in Python
+        try:
+            numbers = np.array(values, dtype=np.float64)  # null: NaN, a missing value
+        except OverflowError:  # an integer past float64's range
+            numbers = None
     if numbers is not None:
         held = np.isnan(numbers) | (np.isfinite(numbers) & (np.abs(numbers) <= dtype.high))
         if held.all():
