@@ -97,6 +97,16 @@ def test_triton_client_answers_as_v1(server, binary_in, binary_out) -> None:
     assert result.get_response()["id"] == "t1" and events[-1].request_id == "t1"
 
 
+@pytest.mark.parametrize("compression", ["gzip", "deflate"])
+def test_triton_client_compressed_requests(server, compression) -> None:
+    srv, client, draft, _ = server
+    frame = _rows(draft)
+    with triton.InferenceServerClient(f"127.0.0.1:{srv.port}") as tc:
+        inputs = _triton_inputs(frame, True)
+        result = tc.infer("credit", inputs, request_compression_algorithm=compression)
+    np.testing.assert_allclose(result.as_numpy("probabilities"), _v1(client, frame)[0])
+
+
 def test_triton_client_asks_for_one_output_and_reads_metadata(server) -> None:
     srv, client, draft, _ = server
     frame = _rows(draft, 3)

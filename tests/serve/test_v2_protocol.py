@@ -6,8 +6,10 @@ it (the server's prediction hook sees no event)."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import struct
+import zlib
 
 import httpx
 import numpy as np
@@ -272,6 +274,29 @@ def test_a_json_body_is_read_whatever_its_content_type(server, content_type) -> 
     assert answer.status_code == 200, answer.text
     np.testing.assert_allclose(_probabilities(answer), drafts[0].expected[:2], rtol=1e-7)
     _refused(client.post(INFER, content=b"not json", headers=headers), "Not a v2 inference")
+
+
+def test_compressed_bodies(server) -> None:
+    """gzip and deflate bodies are read; a bad, truncated or unknown encoding is a 400, and a
+    body that inflates past max_body_bytes a 413, as an oversize body is."""
+    client, drafts, events = server
+    body = json.dumps({"inputs": _tensors(drafts[0], 2)}).encode()
+    plain = client.post(INFER, content=body)
+    for encoding, packed in (("gzip", gzip.compress(body)), ("deflate", zlib.compress(body))):
+        answer = client.post(INFER, content=packed, headers={"Content-Encoding": encoding})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"] == plain.json()["outputs"]
+        cut = client.post(INFER, content=packed[:-9], headers={"Content-Encoding": encoding})
+        _refused(cut, f"{encoding} data ends early")
+    seen = len(events)
+    _refused(
+        client.post(INFER, content=body, headers={"Content-Encoding": "gzip"}), "not valid gzip"
+    )
+    _refused(client.post(INFER, content=body, headers={"Content-Encoding": "br"}), "'br'")
+    bomb = gzip.compress(b" " * (ServerConfig().max_body_bytes + 1))
+    inflated = client.post(INFER, content=bomb, headers={"Content-Encoding": "gzip"})
+    assert inflated.status_code == 413 and "inflates past" in inflated.json()["error"]
+    assert len(events) == seen
 
 
 # -- the binary tensor extension, byte by byte ------------------------------------------------

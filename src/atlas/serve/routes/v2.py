@@ -2,10 +2,10 @@
 ``infer``.
 
 ``infer`` reads its body itself, whatever the ``Content-Type`` (Triton's client sends none; with
-binary tensors it is ``application/octet-stream``), as JSON or as JSON followed by binary tensor
-data (``Inference-Header-Content-Length``). A request it refuses is a 400, as the protocol says,
-with the server's one error body (:mod:`atlas.serve.responses`), whose ``error`` is the message
-that v2 clients show.
+binary tensors it is ``application/octet-stream``), gzip or deflate compressed or not, as JSON
+or as JSON followed by binary tensor data (``Inference-Header-Content-Length``). A request it
+refuses is a 400, as the protocol says, with the server's one error body
+(:mod:`atlas.serve.responses`), whose ``error`` is the message that v2 clients show.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 import atlas
 from atlas.core.errors import AtlasError, InvalidInputError
 from atlas.registry import LoadedModel
-from atlas.serve import binary_tensors, protocol, responses
+from atlas.serve import binary_tensors, encodings, protocol, responses
 from atlas.serve.fast_routes import fast_path
 from atlas.serve.routes.v2_schema import INFER_OPENAPI
 from atlas.serve.shaping import rows_of, sticky_key
@@ -87,7 +87,9 @@ def repository_index(request: Request) -> list[dict[str, Any]]:
 async def _infer(request: Request, name: str, ref: str | None) -> Response:
     state = served(request)
     try:
-        decoded = protocol.decode(await request.body(), request.headers.get(binary_tensors.HEADER))
+        encoding = request.headers.get("content-encoding")
+        body = encodings.decoded(await request.body(), encoding, state.config.max_body_bytes)
+        decoded = protocol.decode(body, request.headers.get(binary_tensors.HEADER))
         if decoded.request.model_name not in (None, name):
             raise InvalidInputError(
                 f"The request names the model {decoded.request.model_name!r}; the path {name!r}.",
