@@ -19,7 +19,7 @@ from atlas.serve.external import Connector, ConnectorError, Guarded, check_value
 from atlas.serve.external.base import FIELD_TYPES
 
 T = TypeVar("T")
-IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)  # fullmatch: no "\n" after
 CONCURRENT_LOOKUPS = 8
 KEY_FIELD = "key"
 
@@ -57,10 +57,10 @@ class ConnectorConformance:
 
     def test_declares_a_name_and_typed_fields(self) -> None:
         connector = self.make_connector()
-        assert isinstance(connector.name, str) and IDENTIFIER.match(connector.name)
+        assert isinstance(connector.name, str) and IDENTIFIER.fullmatch(connector.name)
         assert connector.fields, "a connector declares at least one field"
         for name, kind in connector.fields.items():
-            assert IDENTIFIER.match(name) and kind in FIELD_TYPES, (name, kind)
+            assert IDENTIFIER.fullmatch(name) and kind in FIELD_TYPES, (name, kind)
         asyncio.run(connector.aclose())
 
     def test_fetch_returns_the_declared_fields(self) -> None:

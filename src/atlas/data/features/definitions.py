@@ -35,7 +35,7 @@ _ALIASES = {
     "boolean": "bool",
     "datetime": "timestamp",
 }
-_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}", re.ASCII)  # fullmatch: no "\n" after
 _TTL = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 
@@ -51,7 +51,7 @@ def check_dtype(dtype: str, what: str) -> str:
 
 
 def check_column(name: str, what: str) -> str:
-    if not isinstance(name, str) or not _COLUMN.match(name) or name.startswith("__atlas"):
+    if not isinstance(name, str) or not _COLUMN.fullmatch(name) or name.startswith("__atlas"):
         raise InvalidInputError(
             f"{what} {name!r} is not a valid column name.",
             hint="Use letters, digits and '_', starting with a letter or '_' (at most 128).",

@@ -24,6 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from atlas.core.errors import AtlasError, InvalidInputError, NotFoundError
+from atlas.core.names import MAX_NAME_LENGTH
 from atlas.core.plugins import PluginGroup, check_subclass
 from atlas.serve.external.base import Connector, FieldType, coerce
 from atlas.serve.external.guarded import Guarded
@@ -51,7 +52,7 @@ class ConnectorConfig(BaseModel, ABC):
     """
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(pattern=NAME)
+    name: str = Field(pattern=NAME, max_length=MAX_NAME_LENGTH)
     type: str
     key: str = Field(min_length=1, description="The request field holding the lookup key.")
     fields: dict[str, FieldType] = Field(min_length=1)
@@ -64,9 +65,13 @@ class ConnectorConfig(BaseModel, ABC):
     @field_validator("fields")
     @classmethod
     def _field_names(cls, fields: dict[str, FieldType]) -> dict[str, FieldType]:
-        bad = [f for f in fields if not re.match(NAME, f)]
+        bad = [  # fullmatch: no trailing newline
+            f for f in fields if not re.fullmatch(NAME, f) or len(f) > MAX_NAME_LENGTH
+        ]
         if bad:
-            raise ValueError(f"field name(s) {bad} must be identifiers")
+            raise ValueError(
+                f"field name(s) {bad} must be identifiers of at most {MAX_NAME_LENGTH} characters"
+            )
         return fields
 
     @field_validator("fallback")
