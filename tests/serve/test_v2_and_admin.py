@@ -171,7 +171,8 @@ def test_rollouts_of_unknown_models_are_404(server) -> None:
 def test_overload_is_503_with_retry_after(sqlite_settings, make_draft) -> None:
     registry = ModelRegistry.from_settings(sqlite_settings)
     registry.register("credit", make_draft())
-    app = create_app(registry, ServerConfig(max_in_flight=0))
+    # a config file cannot say 0 (it would refuse every request): set past the validation
+    app = create_app(registry, ServerConfig().model_copy(update={"max_in_flight": 0}))
     with BackgroundServer(app) as srv:
         answer = httpx.post(
             f"{srv.url}/v1/models/credit:predict",

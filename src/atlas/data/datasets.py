@@ -34,6 +34,7 @@ from atlas.core.logging import get_logger
 from atlas.core.names import check_name
 from atlas.core.schema import isoformat, utcnow
 from atlas.core.settings import Settings, get_settings
+from atlas.core.versions import parse_version
 from atlas.data.profile import profile, schema_changes
 from atlas.data.quality import Rule, check, parse_rules
 from atlas.data.reading import Source, read_table
@@ -199,6 +200,7 @@ class DatasetStore:
         with self.db.session() as s:
             stmt = select(DatasetRow).where(DatasetRow.name == name)
             if version is not None:
+                version = parse_version(version, "dataset version")
                 stmt = stmt.where(DatasetRow.version == version)
             row = s.scalar(stmt.order_by(DatasetRow.version.desc()).limit(1))
             if row is None:

@@ -21,9 +21,10 @@ from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
 from atlas.core.errors import InvalidInputError, NotFoundError
 from atlas.core.logging import get_logger
-from atlas.core.names import check_alias, check_name, is_version_number
+from atlas.core.names import check_alias, check_name
 from atlas.core.schema import isoformat
 from atlas.core.settings import Settings, get_settings
+from atlas.core.versions import looks_like_version, parse_version
 from atlas.registry import aliases
 from atlas.registry.aliases import AliasMove
 from atlas.registry.cache import CachedPackage, PackageCache
@@ -265,6 +266,7 @@ class ModelRegistry:
         return row
 
     def _version_row(self, s: Session, name: str, version: int) -> ModelVersionRow:
+        version = parse_version(version)  # past int64: a clear error, not the driver's
         self._model_row(s, name)
         row = s.scalar(
             select(ModelVersionRow).where(
@@ -285,8 +287,8 @@ class ModelRegistry:
 
     def _resolve(self, s: Session, name: str, ref: int | str | None) -> ModelVersionRow:
         self._model_row(s, name)
-        if isinstance(ref, int) or (isinstance(ref, str) and is_version_number(ref)):
-            return self._version_row(s, name, int(ref))
+        if isinstance(ref, int) or looks_like_version(ref):
+            return self._version_row(s, name, parse_version(ref))
         if ref is None or ref == "latest":
             target = aliases.current(s, name, DEFAULT_ALIAS) if ref is None else None
             if target is None:

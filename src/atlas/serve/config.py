@@ -18,25 +18,36 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atlas.core.errors import InvalidInputError
+from atlas.core.numbers import shown
 from atlas.serve.enrich import ModelServing
 
 MIB = 1024 * 1024
 HINT = "See docs/serving.md for the server config fields."
+# each number's range: 0 or a negative would refuse every request, nan/inf no limit at all
+MAX_BODY_BYTES = 4096 * MIB
+MAX_RECORDS = 10_000_000
+MAX_IN_FLIGHT = 1_000_000
+MAX_IDLE_SECONDS = 365 * 24 * 3600.0
+MAX_ALIAS_TTL = 24 * 3600.0
+MAX_MEMORY_CAP = 2**50  # a pebibyte
 
 
 class ServerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    max_body_bytes: int = Field(default=8 * MIB, gt=0)
-    max_records: int = Field(default=10_000, gt=0)
-    max_in_flight: int = Field(default=64, ge=0)
+    max_body_bytes: int = Field(default=8 * MIB, ge=1, le=MAX_BODY_BYTES)
+    max_records: int = Field(default=10_000, ge=1, le=MAX_RECORDS)
+    max_in_flight: int = Field(default=64, ge=1, le=MAX_IN_FLIGHT)
     admin_token: str | None = Field(default=None, description="Bearer token of /v1/admin.")
     api_token: str | None = Field(
         default=None, description="Bearer token of the model routes (open when unset)."
     )
-    idle_seconds: float = 900.0
-    memory_cap: int | None = None
-    alias_ttl: float = 1.0
+    labels_token: str | None = Field(
+        default=None, description="Bearer token of the label route (else admin_token)."
+    )
+    idle_seconds: float = Field(default=900.0, ge=0, le=MAX_IDLE_SECONDS)
+    memory_cap: int | None = Field(default=None, ge=1, le=MAX_MEMORY_CAP, description="Bytes.")
+    alias_ttl: float = Field(default=1.0, ge=0, le=MAX_ALIAS_TTL)
     models: dict[str, ModelServing] = Field(
         default_factory=dict, description="Per model: entity key, online features, connectors."
     )
@@ -60,10 +71,11 @@ def load_server_config(path: Path | None, defaults: dict[str, Any]) -> ServerCon
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "top level"
         msg = first["msg"].removeprefix("Value error, ")
+        got = f", got {shown(first['input'])}" if first["loc"] else ""
         extra = len(exc.errors()) - 1
         more = f" (and {extra} more)" if extra else ""
         raise InvalidInputError(
-            f"Server config {path or '(defaults)'}: {where}: {msg}{more}.", hint=HINT
+            f"Server config {path or '(defaults)'}: {where}: {msg}{got}{more}.", hint=HINT
         ) from None
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from atlas.core.errors import NotFoundError
-from atlas.core.names import is_version_number
+from atlas.core.versions import looks_like_version, parse_version
 from atlas.registry import LoadedModel, ModelRegistry
 from atlas.serve.refresh import Refresher
 
@@ -74,9 +74,9 @@ class ModelManager:
         return self._ask((name, str(ref or ""))) if version is None else version
 
     def _cached(self, name: str, ref: str | int | None) -> int | None:
-        if isinstance(ref, int) or (isinstance(ref, str) and is_version_number(ref)):
-            return int(ref)
-        key = (name, ref or "")
+        if looks_like_version(ref):
+            return parse_version(ref)
+        key = (name, str(ref or ""))
         hit = self._aliases.get(key)
         if hit is None or self.alias_ttl <= 0:  # a TTL of 0: ask the registry every time
             return None

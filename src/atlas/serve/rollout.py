@@ -28,26 +28,30 @@ from pydantic import BaseModel, ConfigDict, Field
 from atlas.core.database import Database
 from atlas.core.logging import get_logger
 from atlas.core.schema import isoformat, utcnow
+from atlas.core.versions import VersionNumber
 from atlas.serve.refresh import Refresher
 from atlas.serve.rollout_store import RolloutStore, StoredPlan
 
 log = get_logger(__name__)
 EVENTS_KEPT = 1000  # events kept in memory without a database
+MAX_P99_MS = 3_600_000.0  # an hour: every number of a plan is finite and bounded
+MAX_MIN_REQUESTS = 10_000_000
+MAX_WINDOW = 10_000_000  # outcomes kept per canary
 
 
 class RolloutPlan(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    canary_version: int | None = None
+    canary_version: VersionNumber | None = None
     canary_share: float = Field(default=0.0, ge=0.0, le=1.0)
-    shadow_version: int | None = None
+    shadow_version: VersionNumber | None = None
     sticky_field: str | None = Field(
         default=None, description="Request field whose value keeps an entity on one side."
     )
     max_error_rate: float = Field(default=0.05, ge=0.0, le=1.0)
-    max_p99_ms: float = Field(default=250.0, gt=0)
-    min_requests: int = Field(default=50, ge=1)
-    window: int = Field(default=500, ge=10)
+    max_p99_ms: float = Field(default=250.0, gt=0, le=MAX_P99_MS)
+    min_requests: int = Field(default=50, ge=1, le=MAX_MIN_REQUESTS)
+    window: int = Field(default=500, ge=10, le=MAX_WINDOW)
 
 
 def bucket(key: str) -> float:

@@ -142,3 +142,15 @@ def test_registry_versions_and_conflicts(db_url: str) -> None:
     with pytest.raises(NotFoundError, match="unknown entity 'merchant'"):
         registry.apply([FeatureView("w", "merchant", {"a": "int64"})])
     assert "w" not in registry.views()  # a failed apply changes nothing
+
+
+@pytest.mark.parametrize(
+    "ttl",
+    [float("nan"), float("inf"), float("-inf"), 0, -5, 2**63, 2**64, 1e309, "999999999999d", "x"],
+    ids=repr,
+)
+def test_a_ttl_out_of_range_is_a_clear_error(ttl: object) -> None:
+    with pytest.raises(InvalidInputError, match="TTL") as info:  # not timedelta's OverflowError
+        FeatureView("v", "customer", ["a"], ttl=ttl)  # type: ignore[arg-type]
+    assert "at most 100 years" in str(info.value.hint)
+    assert FeatureView("v", "customer", ["a"], ttl=36500 * 86400).ttl == timedelta(days=36500)

@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from atlas.core.errors import InvalidInputError
 from atlas.core.names import check_name
+from atlas.core.numbers import check_number
 
 #: Feature and entity key types, and the DuckDB type each is stored as.
 DTYPES: dict[str, str] = {
@@ -38,6 +39,8 @@ _ALIASES = {
 _COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}", re.ASCII)  # fullmatch: no "\n" after
 _TTL = re.compile(r"(\d+(?:\.\d+)?)\s*(w|d|h|m|s)")
 _UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+MAX_TTL_SECONDS = 100 * 365 * 86400  # a century; timedelta itself overflows past ~2.7 million years
+TTL_HINT = "Write it like '30d', '12h' or '1d12h' (w, d, h, m, s), at most 100 years; None: never."
 
 
 def check_dtype(dtype: str, what: str) -> str:
@@ -64,21 +67,28 @@ def parse_ttl(value: timedelta | str | int | float | None) -> timedelta | None:
     if value is None or isinstance(value, timedelta):
         ttl = value
     elif isinstance(value, int | float) and not isinstance(value, bool):
-        ttl = timedelta(seconds=value)
+        ttl = timedelta(seconds=_ttl_seconds(value, value))
     elif isinstance(value, str):
         text = value.strip().lower().replace(" ", "")
         parts = _TTL.findall(text)
         if not parts or "".join(n + u for n, u in parts) != text:
-            raise InvalidInputError(
-                f"TTL {value!r} is not understood.",
-                hint="Write it like '30d', '12h', '1d12h', '90m' or '45s' (w, d, h, m, s).",
-            )
-        ttl = timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
+            raise InvalidInputError(f"TTL {value!r} is not understood.", hint=TTL_HINT)
+        ttl = timedelta(seconds=_ttl_seconds(sum(float(n) * _UNITS[u] for n, u in parts), value))
     else:
         raise InvalidInputError(f"TTL {value!r} must be a duration such as '30d'.")
     if ttl is not None and ttl <= timedelta(0):
         raise InvalidInputError(f"TTL {value!r} must be positive (or None: never expires).")
     return ttl
+
+
+def _ttl_seconds(seconds: float, given: object) -> float:
+    """``seconds`` if finite, positive and at most a century (else the error names ``given``)."""
+    try:
+        return check_number(seconds, "TTL", low=0, low_open=True, high=MAX_TTL_SECONDS)
+    except InvalidInputError:
+        raise InvalidInputError(
+            f"TTL {given!r} is out of range: it must be positive and finite.", hint=TTL_HINT
+        ) from None
 
 
 def format_ttl(ttl: timedelta | None) -> str | None:

@@ -34,14 +34,26 @@ NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 GROUP = "atlas.connectors"
 MAX_TIMEOUT_MS = 60_000
 DEFAULT_CACHE_SIZE = 10_000
+# every number has both bounds and is finite (allow_inf_nan=False): nan passes a lone gt=0
+MAX_CACHE_TTL_S = 7 * 24 * 3600.0
+MAX_CACHE_SIZE = 100_000_000
+MAX_BREAKER_FAILURES = 1_000_000
+MAX_COOLDOWN_S = 24 * 3600.0
+MAX_WINDOW = 1_000_000
 
 
 class BreakerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    failures: int = Field(default=5, ge=1, description="Consecutive failures that open it.")
-    cooldown_s: float = Field(default=10.0, gt=0, description="How long it stays open.")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    failures: int = Field(
+        default=5, ge=1, le=MAX_BREAKER_FAILURES, description="Consecutive failures that open it."
+    )
+    cooldown_s: float = Field(
+        default=10.0, gt=0, le=MAX_COOLDOWN_S, description="How long it stays open."
+    )
     failure_rate: float | None = Field(default=None, gt=0, le=1, description="Or this rate...")
-    window: int = Field(default=20, ge=2, description="...over the last `window` calls.")
+    window: int = Field(
+        default=20, ge=2, le=MAX_WINDOW, description="...over the last `window` calls."
+    )
 
 
 class ConnectorConfig(BaseModel, ABC):
@@ -51,14 +63,16 @@ class ConnectorConfig(BaseModel, ABC):
     every HTTP-based connector); a type that does not speak HTTP ignores it.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     name: str = Field(pattern=NAME, max_length=MAX_NAME_LENGTH)
     type: str
     key: str = Field(min_length=1, description="The request field holding the lookup key.")
     fields: dict[str, FieldType] = Field(min_length=1)
     timeout_ms: float = Field(default=100.0, gt=0, le=MAX_TIMEOUT_MS)
-    cache_ttl_s: float = Field(default=0.0, ge=0, description="0 turns the cache off.")
-    cache_size: int = Field(default=DEFAULT_CACHE_SIZE, ge=0)
+    cache_ttl_s: float = Field(
+        default=0.0, ge=0, le=MAX_CACHE_TTL_S, description="0 turns the cache off."
+    )
+    cache_size: int = Field(default=DEFAULT_CACHE_SIZE, ge=0, le=MAX_CACHE_SIZE)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     fallback: dict[str, Any] | Literal["missing"] = "missing"
 

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from atlas.core.versions import VersionNumber
 from atlas.registry import DEFAULT_ALIAS
 from atlas.serve.policy import ADMIN_PREFIX
 from atlas.serve.rollout import RolloutPlan
@@ -30,7 +31,7 @@ class Deploy(BaseModel):
 
 class Promote(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    version: int
+    version: VersionNumber
     alias: str = DEFAULT_ALIAS
 
 
