@@ -160,8 +160,8 @@ def test_the_search_ends_at_its_limit_with_a_trial_still_running(
 ) -> None:
     result = search(tmp_path, ["linear", "stalling"])  # cheapest first: linear, then stalling
     stalled = states(result, "stalling")
-    assert stalled["state"].tolist() == ["failed"]
-    assert stalled["note"].tolist() == ["stopped: the time budget ran out"]
+    assert stalled["state"].tolist() == ["timeout"]  # not "failed": the learner is not broken
+    assert stalled["note"].tolist() == ["search deadline"]
     assert result.n_trials == 2  # nothing was started after the limit
     assert [m.learner for m in result.members] == ["linear"]
 
@@ -174,8 +174,10 @@ def test_hung_and_crashing_learners_do_not_stop_the_search(
     notes = " ".join(board["note"])
     assert "diverged" in notes and "exit code 11" in notes
     sleepy = states(result, "sleepy")
-    assert sleepy["state"].isin(["failed", "skipped"]).all()
-    assert sleepy["note"].str.contains("killed: past its time limit").any()
+    assert sleepy["state"].isin(["timeout", "skipped"]).all()
+    timed_out = sleepy[sleepy["state"] == "timeout"]
+    assert len(timed_out) and timed_out["note"].str.startswith("per-trial limit (").all()
+    assert set(board[board["learner"] == "crashing"]["state"]) <= {"failed", "skipped"}
     assert "linear" in set(board[board["state"] == "complete"]["learner"])
     assert board["learner"].iloc[0] == "linear" and board["state"].iloc[0] == "complete"
 
@@ -188,7 +190,7 @@ def test_memory_limit_kills_the_hog_not_the_machine(tmp_path: Path, test_learner
     hungry = states(result, "hungry")
     killed = hungry[hungry["state"] == "failed"]
     assert len(killed) == 3 and killed["note"].str.contains("past the memory limit").all()
-    assert hungry[hungry["state"] == "skipped"]["note"].str.contains("failed 3 times").all()
+    assert hungry[hungry["state"] == "skipped"]["note"].str.contains("timed out 3 times").all()
     assert result.leaderboard["learner"].iloc[0] == "linear"
 
 

@@ -91,7 +91,7 @@ def test_bad_targets_are_clear_errors(sqlite_settings) -> None:
         fit_dataset("t", "text", "m", n_trials=1, task="regression", settings=sqlite_settings)
     with pytest.raises(InvalidInputError, match="does not apply"):
         fit_dataset("t", "text", "m", n_trials=1, metric="rmse", settings=sqlite_settings)
-    with pytest.raises(InvalidInputError, match="budget must be positive"):
+    with pytest.raises(InvalidInputError, match="time_budget is out of range"):
         fit_dataset("t", "text", "m", time_budget=0, settings=sqlite_settings)
     assert ModelRegistry.from_settings(sqlite_settings).list_models() == []
 

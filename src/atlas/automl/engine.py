@@ -49,6 +49,7 @@ MIN_CAPPED_SHARE = 0.05  # ...or fewer than this share of the training rows
 POLL_SECONDS = 0.2  # the longest wait for worker messages between two planning steps
 KILL_GRACE = 0.5  # seconds past its time limit before a trial's worker is killed
 PARENT_MEMORY = 128 * 2**20  # bytes of each worker's share of memory_limit left to the parent
+NOT_COMPLETED = ("failed", "timeout")  # a learner with MAX_FAILURES of these is left out
 Clock = Callable[[], float]
 
 
@@ -59,6 +60,7 @@ class TrialProgress:
     best_score: float | None
     learner: str
     score: float | None
+    state: str = "complete"  # the state of the trial that just ended (see TrialRecord)
 
 
 @dataclass
@@ -198,7 +200,7 @@ class SearchEngine:
         finally:
             for worker in pool.busy():
                 assert worker.job is not None
-                self._fail(worker.job.trial, "stopped: the time budget ran out")
+                self._fail(worker.job.trial, "search deadline", "timeout")
             pool.close()
         return self._finish(y, folds)
 
@@ -233,7 +235,7 @@ class SearchEngine:
 
     def _excluded(self, name: str) -> bool:
         mine = [r for r in self.records.values() if r.learner == name]
-        failures = sum(r.state == "failed" for r in mine)
+        failures = sum(r.state in NOT_COMPLETED for r in mine)
         return failures >= MAX_FAILURES or (bool(mine) and all(r.state == "skipped" for r in mine))
 
     def _next_job(
@@ -253,9 +255,12 @@ class SearchEngine:
                     trial, name, params, f"skipped: needs ~{estimate:.0f} s, {left:.0f} left"
                 )
                 continue
-            failures = sum(r.learner == name and r.state == "failed" for r in self.records.values())
+            failures = sum(
+                r.learner == name and r.state in NOT_COMPLETED for r in self.records.values()
+            )
             if failures >= MAX_FAILURES:
-                self._skip(trial, name, params, f"skipped: {name} failed {failures} times")
+                why = f"skipped: {name} failed or timed out {failures} times"
+                self._skip(trial, name, params, why)
                 continue
             cap = self._row_cap(learner, n_train, n_features)
             if cap is not None and cap < max(MIN_CAPPED_ROWS, MIN_CAPPED_SHARE * n_train):
@@ -319,11 +324,13 @@ class SearchEngine:
             self._keep_top()
         self._progress(record)
 
-    def _fail(self, trial_number: int, why: str) -> None:
+    def _fail(self, trial_number: int, why: str, state: str = "failed") -> None:
+        """End a trial that did not complete: ``failed`` (an error) or ``timeout`` (stopped at
+        its own time limit or at the search deadline; ``why`` says which)."""
         record = self.records[trial_number]
-        if record.state in ("complete", "failed"):
+        if record.state in ("complete", *NOT_COMPLETED):
             return
-        record.state, record.note = "failed", why
+        record.state, record.note = state, why
         record.seconds = self.clock() - record.started
         record.drop_artifacts()
         record.trial.set_user_attr("note", why)
@@ -337,7 +344,8 @@ class SearchEngine:
             assert job is not None
             if now > self.records[job.trial].started + job.time_limit + KILL_GRACE:
                 pool.replace(worker)
-                self._fail(job.trial, "killed: past its time limit")
+                why = f"per-trial limit ({job.time_limit:.1f} s)"
+                self._fail(job.trial, why, "timeout")
             elif private_rss(worker.pid) > self.worker_memory:
                 pool.replace(worker)
                 self._fail(job.trial, "killed: past the memory limit")
@@ -357,9 +365,11 @@ class SearchEngine:
         best = None
         if scores:
             best = max(scores) if self.cfg.metric.greater_is_better else min(scores)
-        finished = sum(r.state in ("complete", "pruned", "failed") for r in self.records.values())
+        ended = ("complete", "pruned", *NOT_COMPLETED)
+        finished = sum(r.state in ended for r in self.records.values())
+        elapsed = self.clock() - self.started
         self.on_trial(
-            TrialProgress(finished, self.clock() - self.started, best, record.learner, record.score)
+            TrialProgress(finished, elapsed, best, record.learner, record.score, record.state)
         )
 
     # -- the result --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from atlas.automl.engine import EngineConfig, EngineResult, Member, SearchEngine
 from atlas.automl.fallback import baseline_member
 from atlas.automl.importance import permutation_importances
 from atlas.automl.learners import check_learners
+from atlas.automl.limits import check_search_limits
 from atlas.automl.memory import parse_bytes
 from atlas.automl.metrics import get_metric
 from atlas.automl.study import optuna_warnings_only
@@ -141,9 +142,8 @@ class _AutoBase(BaseEstimator):
     # -- fit ------------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, on_trial: Callable[[Any], None] | None = None) -> _AutoBase:
         began = time.monotonic()
-        deadline = began + float(self.time_budget) if self.time_budget else None
-        if self.time_budget is None and self.n_trials is None:
-            raise ValueError("Give time_budget (seconds), n_trials, or both.")
+        budget, _ = check_search_limits(self.time_budget, self.n_trials, self.seed)
+        deadline = began + budget if budget is not None else None
         check_learners(list(self.learners or []))
         frame = self._frame(X, fitting=True)
         self.n_features_in_ = frame.shape[1]

@@ -21,7 +21,10 @@ from sklearn.model_selection import train_test_split
 
 from atlas.automl.engine import TrialProgress
 from atlas.automl.estimator import AutoClassifier, AutoRegressor
+from atlas.automl.learners import check_learners
+from atlas.automl.limits import check_search_limits, check_test_size
 from atlas.automl.metrics import get_metric, report
+from atlas.automl.outcome import check_completed
 from atlas.automl.runs import RunLog
 from atlas.automl.study import study_storage
 from atlas.automl.tasks import encode_target, infer_task
@@ -82,7 +85,7 @@ def fit_dataset(
     target: str,
     model: str,
     *,
-    time_budget: float = 60.0,
+    time_budget: float | None = 60.0,
     n_trials: int | None = None,
     metric: str | None = None,
     task: str | None = None,
@@ -98,8 +101,9 @@ def fit_dataset(
     began = time.monotonic()
     s = settings or get_settings()
     check_name("model", model)
-    if time_budget <= 0:
-        raise InvalidInputError(f"The budget must be positive, got {time_budget} seconds.")
+    time_budget, n_trials = check_search_limits(time_budget, n_trials, seed)
+    check_test_size(test_size)
+    check_learners(list(learners or []))  # before anything is read or recorded
     store = DatasetStore.from_settings(s)
     usable = store.require_usable(dataset, dataset_version, force=force)
     dv, frame = store.load(dataset, usable.version)
@@ -136,10 +140,12 @@ def fit_dataset(
     runs.start(run_id, dv.name, dv.version, study_name, params)
     log.info("automl.started", run_id=run_id, dataset=dv.name, version=dv.version, **params)
     try:
-        left = time_budget - (time.monotonic() - began)
+        search_seconds = None
+        if n_trials is None and time_budget is not None:
+            search_seconds = search_budget(time_budget, time_budget - (time.monotonic() - began))
         estimator_cls = AutoRegressor if task == "regression" else AutoClassifier
         estimator = estimator_cls(
-            time_budget=None if n_trials else search_budget(time_budget, left),
+            time_budget=search_seconds,
             n_trials=n_trials,
             metric=score.name,
             seed=seed,
@@ -148,6 +154,7 @@ def fit_dataset(
             study_name=study_name,
         ).fit(x_train, labels, on_trial=on_trial)
         result = estimator.result_
+        check_completed(result.best_trial, result.leaderboard, model, time_budget, n_trials)
         test_pred = estimator.predict_proba(x_test) if classes else estimator.predict(x_test)
         test_metrics = report(task, y_test, test_pred)
         with tempfile.TemporaryDirectory(prefix="atlas-package-") as tmp:

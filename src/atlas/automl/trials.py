@@ -23,7 +23,7 @@ class TrialRecord:
     params: dict[str, Any]
     started: float = 0.0
     row_cap: int | None = None
-    state: str = "running"  # running | complete | pruned | failed | skipped
+    state: str = "running"  # running | complete | pruned | failed | timeout | skipped
     score: float | None = None
     seconds: float = 0.0
     note: str = ""
