@@ -120,7 +120,7 @@ def test_bad_input_exits_2_with_one_message(run, tmp_path: Path) -> None:
         run,
         "models",
         "list",
-        fragment="Cannot reach the metadata database",
+        fragment="the metadata database at postgresql+psycopg://nobody@127.0.0.1:1/none",
         ATLAS_DATABASE_URL="postgresql://nobody@127.0.0.1:1/none",
     )
     _expect_error(run, "models", "list", fragment="serve_port", ATLAS_SERVE_PORT="x")
@@ -235,25 +235,28 @@ def test_data_quality_and_erasure_commands(run, tmp_path: Path) -> None:
     rules.write_text("rules:\n  - {type: range, column: age, min: 30}\n")
     shown = json.loads(run("data", "rules", "credit-g", "--file", str(rules), "--json").stdout)
     assert shown == [{"column": "age", "min": 30.0, "type": "range"}]
-    run("data", "add", str(CREDIT_G), "--name", "credit-g")
+    strict = run("data", "add", str(CREDIT_G), "--name", "credit-g", "--strict", code=1)
+    assert "range on age: observed 371 below min" in strict.stderr and "Traceback" not in (
+        strict.stderr
+    )
+    assert "Nothing was stored" in strict.stderr
+    assert json.loads(run("data", "list", "--json").stdout) == []
+    added = run("data", "add", str(CREDIT_G), "--name", "credit-g", code=1)  # kept, but failed
+    assert "FAILED its quality checks" in added.stdout
+    assert "FAIL range on age: observed 371 below min, 0 above max" in added.stdout
+    assert "expected >= 30" in added.stdout
     show = json.loads(run("data", "show", "credit-g", "--json").stdout)
     assert show["status"] == "failed" and show["columns"][1]["p50"] == 18.0
-    _expect_error(
-        run,
-        "automl",
-        "fit",
-        "credit-g",
-        "--target",
-        "target",
-        "--model",
-        "m",
-        "--trials",
-        "1",
-        fragment="failed its quality checks",
+    check = run("data", "check", "credit-g", code=1)
+    assert "FAIL range on age" in check.stdout
+    refused = run(
+        "automl", "fit", "credit-g", "--target", "target", "--model", "m", "--trials", "1", code=1
     )
+    assert "failed its quality checks (1 rule(s)): range on age: observed" in refused.stderr
     rules.write_text("rules: [{type: range, column: age, min: 18}]\n")
     run("data", "rules", "credit-g", "--file", str(rules))
     assert json.loads(run("data", "check", "credit-g", "--json").stdout)["status"] == "passed"
+    assert "ok   range on age" in run("data", "check", "credit-g").stdout  # exit code 0
     rules.write_text("rules: [{type: nonsense}]\n")
     _expect_error(
         run, "data", "rules", "credit-g", "--file", str(rules), fragment="Invalid quality rule"

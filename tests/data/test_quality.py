@@ -7,6 +7,7 @@ import pytest
 from atlas.automl import fit_dataset
 from atlas.core.errors import ConflictError, InvalidInputError
 from atlas.data import DatasetStore, parse_rules, psi
+from atlas.data.verdicts import QualityCheckFailed
 from tests.conftest import CREDIT_G
 
 RULES = [
@@ -121,3 +122,53 @@ def test_psi_is_zero_for_the_same_distribution_and_grows_with_shift() -> None:
     assert psi(base, pd.Series(rng.normal(1.0, 1, size=5000))) > 0.2
     cats = pd.Series(rng.choice(["a", "b"], 1000))
     assert psi(cats, pd.Series(["a"] * 1000)) > 0.2
+
+
+def test_a_failed_rule_says_its_column_what_was_observed_and_expected(store: DatasetStore) -> None:
+    store.set_rules("credit", [{"type": "range", "column": "age", "min": 30, "max": 60}])
+    dv = store.add(CREDIT_G, "credit")
+    (result,) = dv.checks["results"]
+    assert result["column"] == "age" and not result["passed"]
+    assert (
+        result["observed"].startswith("371 below min, ")
+        and "values from 19 to 75" in (result["observed"])
+    )
+    assert result["expected"] == ">= 30 and <= 60"
+    with pytest.raises(QualityCheckFailed) as info:  # training refuses it, naming all of that
+        store.require_usable("credit")
+    assert "range on age: observed 371 below min" in info.value.message
+    assert "expected >= 30 and <= 60" in info.value.message
+    assert info.value.results == [result] and info.value.http_status == 409
+
+
+def test_strict_add_refuses_a_failing_version_and_stores_nothing(store: DatasetStore) -> None:
+    store.set_rules("credit", [{"type": "allowed", "column": "housing", "values": ["own"]}])
+    with pytest.raises(QualityCheckFailed, match="allowed on housing: observed unexpected"):
+        store.add(CREDIT_G, "credit", strict=True)
+    assert store.list_versions() == []
+    assert not store.artifacts.exists("datasets") or store.artifacts.list("datasets") == []
+    store.set_rules("credit", [{"type": "not_null", "column": "age"}])
+    assert store.add(CREDIT_G, "credit", strict=True).status == "passed"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"type": "range", "column": "age", "min": float("nan")},
+        {"type": "range", "column": "age", "max": float("inf")},
+        {"type": "range", "column": "age", "min": "1e309"},
+        {"type": "range", "column": "age", "min": 50, "max": 10},
+        {"type": "row_count_change", "max_change": float("nan")},
+        {"type": "row_count_change", "max_change": 0},
+        {"type": "row_count_change", "max_change": 2**64},
+        {"type": "drift", "max_psi": float("inf")},
+        {"type": "drift", "max_psi": -1},
+        {"type": "freshness", "column": "at", "max_age": "999999999999d"},
+        {"type": "freshness", "column": "at", "max_age": "0d"},
+        {"type": "unique", "columns": []},
+    ],
+    ids=repr,
+)
+def test_rule_numbers_are_finite_and_in_range(rule: dict) -> None:
+    with pytest.raises(InvalidInputError, match="Invalid quality rule at 0"):
+        parse_rules([rule])

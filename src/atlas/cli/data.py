@@ -3,35 +3,63 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 import yaml
 
-from atlas.cli.output import console, print_json, table
+from atlas.cli import options
+from atlas.cli.output import EXIT_CHECK_FAILED, console, print_json, table
 from atlas.core.errors import InvalidInputError
-from atlas.data import DatasetStore
+from atlas.data import DatasetStore, DatasetVersion
 from atlas.data.samples import DEMO_SAMPLE, SAMPLES, sample_bytes
+from atlas.data.verdicts import describe, failed
 from atlas.registry.registry import ModelRegistry
 
 app = typer.Typer(help="Versioned datasets.", no_args_is_help=True)
+VERSION_HELP = "Default: the newest."
+STRICT_HELP = "Refuse a version that fails a quality rule: nothing is stored (exit code 1)."
+
+
+def print_verdicts(results: list[dict[str, Any]], failures_only: bool = False) -> None:
+    """One line per rule: ok or FAIL, the rule and column, observed against expected."""
+    for r in failed(results) if failures_only else results:
+        mark = "ok  " if r["passed"] else "FAIL"
+        console.print(f"  {mark} {describe(r)}", markup=False, highlight=False)
+
+
+def _exit_if_failed(dv: DatasetVersion) -> None:
+    """Exit code 1 when the version failed its rules (scripts can tell; docs/cli.md)."""
+    if dv.status == "failed":
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 @app.command("add")
 def add(
     path: Path = typer.Argument(..., help="A CSV or Parquet file."),
     name: str = typer.Option(..., "--name", "-n", help="Dataset name."),
+    strict: bool = typer.Option(False, "--strict", help=STRICT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Add a file as a new dataset version (the same content twice makes no new version)."""
-    version = DatasetStore.from_settings().add(path, name)
+    """Add a file as a new dataset version (the same content twice makes no new version).
+    Exit code 1 when the version fails a quality rule (kept and marked failed; with --strict,
+    not stored)."""
+    version = DatasetStore.from_settings().add(path, name, strict=strict)
     if as_json:
         print_json(version.to_json())
+        _exit_if_failed(version)
         return
     state = "new version" if version.created else "unchanged, existing version"
+    verdict = ", FAILED its quality checks" if version.status == "failed" else ""
     console.print(
-        f"dataset [bold]{version.name}[/] v{version.version} ({state}): {version.n_rows} rows, "
-        f"{version.n_columns} columns, sha256 {version.content_hash[:12]}"
+        f"dataset [bold]{version.name}[/] v{version.version} ({state}{verdict}): "
+        f"{version.n_rows} rows, {version.n_columns} columns, "
+        f"sha256 {version.content_hash[:12]}"
     )
+    if version.status == "failed":
+        print_verdicts((version.checks or {}).get("results", []), failures_only=True)
+        console.print("training refuses this version unless --force is given")
+    _exit_if_failed(version)
 
 
 @app.command("list")
@@ -61,7 +89,9 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> 
 @app.command("show")
 def show(
     name: str = typer.Argument(..., help="Dataset name."),
-    version: int | None = typer.Option(None, "--version", "-v", help="Default: the newest."),
+    version: int | None = typer.Option(
+        None, "--version", "-v", help=VERSION_HELP, parser=options.optional_version
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one dataset version: profile, quality checks, models trained on it."""
@@ -97,9 +127,15 @@ def show(
     if checks.get("results"):
         table(
             "Quality checks",
-            ["rule", "passed", "detail"],
+            ["rule", "column", "passed", "observed", "expected"],
             [
-                (r["rule"]["type"], "yes" if r["passed"] else "NO", r["detail"])
+                (
+                    r["rule"]["type"],
+                    r.get("column"),
+                    "yes" if r["passed"] else "NO",
+                    r.get("observed", r["detail"]),
+                    r.get("expected"),
+                )
                 for r in checks["results"]
             ],
         )
@@ -143,17 +179,21 @@ def rules(
 @app.command("check")
 def check(
     name: str = typer.Argument(..., help="Dataset name."),
-    version: int | None = typer.Option(None, "--version", "-v", help="Default: the newest."),
+    version: int | None = typer.Option(
+        None, "--version", "-v", help=VERSION_HELP, parser=options.optional_version
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Run the dataset's current rules on a version and record the verdict."""
+    """Run the dataset's current rules on a version and record the verdict (exit code 1 when
+    a rule fails)."""
     dv = DatasetStore.from_settings().check(name, version)
     if as_json:
         print_json(dv.checks)
+        _exit_if_failed(dv)
         return
     console.print(f"{dv.name} v{dv.version}: {dv.status}")
-    for r in (dv.checks or {}).get("results", []):
-        console.print(f"  {'ok  ' if r['passed'] else 'FAIL'} {r['rule']['type']}: {r['detail']}")
+    print_verdicts((dv.checks or {}).get("results", []))
+    _exit_if_failed(dv)
 
 
 @app.command("erase")

@@ -1,4 +1,5 @@
-"""The ``atlas`` command. Errors ATLAS raises on purpose print one line and exit with code 2."""
+"""The ``atlas`` command. Errors ATLAS raises on purpose print one line and exit with code 2;
+data that fails its quality rules exits with code 1 (docs/cli.md lists the codes)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import typer
 
 from atlas import __version__
 from atlas.cli import automl, data, demo, features, init, models, monitor, plugins, serve
-from atlas.cli.output import errors
+from atlas.cli.output import EXIT_CHECK_FAILED, EXIT_ERROR, EXIT_INTERRUPTED, errors
 from atlas.core.errors import AtlasError
 from atlas.core.logging import configure_logging
 from atlas.core.settings import get_settings
@@ -55,13 +56,28 @@ def main() -> None:
     except AtlasError as exc:
         if debug:
             raise
-        errors.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            errors.print(f"[yellow]hint:[/] {exc.hint}", highlight=False)
-        sys.exit(2)
+        print_error(exc)
+        sys.exit(exit_code(exc))
     except KeyboardInterrupt:
         errors.print("interrupted")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+
+
+def print_error(exc: AtlasError) -> None:
+    """``error: ...`` and ``hint: ...`` on stderr (the message is not rich markup)."""
+    errors.print("[bold red]error:[/] ", end="", highlight=False)
+    errors.print(exc.message, markup=False, highlight=False)
+    if exc.hint:
+        errors.print("[yellow]hint:[/] ", end="", highlight=False)
+        errors.print(exc.hint, markup=False, highlight=False)
+
+
+def exit_code(exc: AtlasError) -> int:
+    """1 when data failed its quality rules (a refusal scripts may want to tell apart), else
+    2."""
+    from atlas.data.verdicts import QualityCheckFailed
+
+    return EXIT_CHECK_FAILED if isinstance(exc, QualityCheckFailed) else EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -13,6 +13,12 @@ from rich.table import Table
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)
 
+# exit codes scripts can rely on (docs/cli.md)
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1  # data failed its quality rules (data add/check, a refused fit)
+EXIT_ERROR = 2  # an error ATLAS raised on purpose: bad input, not found, nothing registered
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
 
 def _clean(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):

@@ -25,7 +25,6 @@ from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.database import Database, open_database
 from atlas.core.errors import (
     AtlasError,
-    ConflictError,
     IntegrityError,
     InvalidInputError,
     NotFoundError,
@@ -39,8 +38,11 @@ from atlas.data.profile import profile, schema_changes
 from atlas.data.quality import Rule, check, parse_rules
 from atlas.data.reading import Source, read_table
 from atlas.data.tables import DatasetRow, DatasetRulesRow
+from atlas.data.verdicts import refusal
 
 log = get_logger(__name__)
+STRICT_HINT = "Nothing was stored. Fix the data, or change the rules (atlas data rules)."
+FORCE_HINT = "Fix the data and add a new version, or pass --force to train anyway."
 
 
 @dataclass(frozen=True)
@@ -112,8 +114,10 @@ class DatasetStore:
         return cls(open_database(s.database_url), open_artifacts(s.artifacts_url))
 
     # -- versions ------------------------------------------------------------------------
-    def add(self, source: Source, name: str) -> DatasetVersion:
-        """Add ``source`` as a new version of ``name`` (or return the identical one)."""
+    def add(self, source: Source, name: str, strict: bool = False) -> DatasetVersion:
+        """Add ``source`` as a new version of ``name`` (or return the identical one). With
+        ``strict``, a version that fails a quality rule is refused (a
+        :class:`~atlas.data.verdicts.QualityCheckFailed`) and nothing is stored."""
         check_name("dataset", name)
         frame = read_table(source)
         digest = content_hash(frame)
@@ -122,6 +126,8 @@ class DatasetStore:
             return same
         columns = profile(frame)
         checks = self._checks(name, frame, columns)
+        if strict and checks["status"] == "failed":
+            raise refusal(name, None, checks["results"], STRICT_HINT)
         key = f"datasets/{name}/{digest}.parquet"
         label = str(source) if not isinstance(source, pd.DataFrame) else "DataFrame"
         try:
@@ -239,11 +245,8 @@ class DatasetStore:
         """The version, unless it failed its quality checks (then an error, unless forced)."""
         dv = self.get(name, version)
         if dv.status == "failed" and not force:
-            failed = [c["detail"] for c in (dv.checks or {}).get("results", []) if not c["passed"]]
-            raise ConflictError(
-                f"Dataset {name} v{dv.version} failed its quality checks: {'; '.join(failed)}.",
-                hint="Fix the data and add a new version, or pass --force to train anyway.",
-            )
+            results = (dv.checks or {}).get("results", [])
+            raise refusal(name, dv.version, results, FORCE_HINT)
         return dv
 
     # -- quality -------------------------------------------------------------------------

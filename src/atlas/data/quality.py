@@ -22,10 +22,25 @@ from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from atlas.core.errors import InvalidInputError
 from atlas.data.profile import schema_changes
+
+MAX_ROW_COUNT_CHANGE = 1e6  # a relative change past a million-fold is a typo
+MAX_PSI = 100.0  # PSI past this is not a threshold anyone means
+MAX_AGE = timedelta(days=100 * 365)
+_AGE = re.compile(r"(\d{1,9}(?:\.\d{1,9})?)([smhdw])", re.ASCII)
+_AGE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+SHOWN_VALUES = 5  # values listed in a verdict (unexpected or allowed ones)
 
 
 class _Rule(BaseModel):
@@ -40,8 +55,14 @@ class NotNull(_Rule):
 class Range(_Rule):
     type: Literal["range"]
     column: str
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, allow_inf_nan=False)
+    max: float | None = Field(default=None, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
 
 
 class Allowed(_Rule):
@@ -52,7 +73,7 @@ class Allowed(_Rule):
 
 class Unique(_Rule):
     type: Literal["unique"]
-    columns: list[str]
+    columns: list[str] = Field(min_length=1)
 
 
 class Freshness(_Rule):
@@ -60,16 +81,24 @@ class Freshness(_Rule):
     column: str
     max_age: str = Field(description="Like 30m, 12h, 2d or 1w.")
 
+    @field_validator("max_age")
+    @classmethod
+    def _readable(cls, text: str) -> str:
+        parse_age(text)
+        return text
+
 
 class RowCountChange(_Rule):
     type: Literal["row_count_change"]
-    max_change: float = Field(gt=0, description="Largest relative change, 0.5 = +-50%.")
+    max_change: float = Field(
+        gt=0, le=MAX_ROW_COUNT_CHANGE, allow_inf_nan=False, description="0.5 = +-50%."
+    )
 
 
 class Drift(_Rule):
     type: Literal["drift"]
     columns: list[str] | None = None
-    max_psi: float = 0.2
+    max_psi: float = Field(default=0.2, gt=0, le=MAX_PSI, allow_inf_nan=False)
 
 
 class Schema(_Rule):
@@ -94,19 +123,23 @@ def parse_rules(raw: Any) -> list[Rule]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
+        msg = first["msg"].removeprefix("Value error, ")
         raise InvalidInputError(
-            f"Invalid quality rule at {where}: {first['msg']}.",
+            f"Invalid quality rule at {where}: {msg}.",
             hint="Each rule needs a type (not_null, range, allowed, unique, freshness, "
             "row_count_change, drift, schema) and that type's fields.",
         ) from None
 
 
-def _age(text: str) -> timedelta:
-    match = re.fullmatch(r"(\d+(?:\.\d+)?)([smhdw])", text.strip())
+def parse_age(text: str) -> timedelta:
+    """``30m``, ``12h``, ``2d``, ``1w``: a positive age of at most :data:`MAX_AGE`."""
+    match = _AGE.fullmatch(text.strip())
     if not match:
-        raise InvalidInputError(f"Cannot read max_age {text!r}; use e.g. 30m, 12h, 2d, 1w.")
-    unit = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-    return timedelta(**{unit[match.group(2)]: float(match.group(1))})
+        raise ValueError(f"cannot read max_age {text!r}; use e.g. 30m, 12h, 2d, 1w")
+    seconds = float(match.group(1)) * _AGE_UNITS[match.group(2)]
+    if not 0 < seconds <= MAX_AGE.total_seconds():
+        raise ValueError(f"max_age {text!r} must be above 0 and at most {MAX_AGE.days} days")
+    return timedelta(seconds=seconds)
 
 
 def psi(expected: pd.Series, actual: pd.Series, bins: int = 10) -> float:
@@ -131,10 +164,18 @@ def psi(expected: pd.Series, actual: pd.Series, bins: int = 10) -> float:
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-def _missing_column(rule: _Rule, column: str, frame: pd.DataFrame) -> dict[str, Any] | None:
-    if column in frame.columns:
-        return None
-    return {"rule": rule.model_dump(), "passed": False, "detail": f"column {column!r} is missing"}
+def verdict(rule: _Rule, passed: bool, observed: str, expected: str) -> dict[str, Any]:
+    """One rule's result: the rule, its column(s), passed, what was observed and expected
+    (``detail`` is the observation, kept for readers of older verdicts)."""
+    columns = getattr(rule, "columns", None)
+    return {
+        "rule": rule.model_dump(),
+        "column": getattr(rule, "column", None) or (", ".join(columns) if columns else None),
+        "passed": bool(passed),
+        "observed": observed,
+        "expected": expected,
+        "detail": observed,
+    }
 
 
 def check(
@@ -144,7 +185,7 @@ def check(
     previous_profile: list[dict[str, Any]] | None,
     new_profile: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Evaluate every rule; one result dict per rule: rule, passed, detail."""
+    """Evaluate every rule; one :func:`verdict` per rule."""
     return [_check_one(rule, frame, previous, previous_profile, new_profile) for rule in rules]
 
 
@@ -155,48 +196,76 @@ def _check_one(
     previous_profile: list[dict[str, Any]] | None,
     new_profile: list[dict[str, Any]],
 ) -> dict[str, Any]:
-    def result(passed: bool, detail: str) -> dict[str, Any]:
-        return {"rule": rule.model_dump(), "passed": bool(passed), "detail": detail}
-
     for column in getattr(rule, "columns", None) or [getattr(rule, "column", None)]:
-        if column is not None and (missing := _missing_column(rule, column, frame)):
-            return missing
+        if column is not None and column not in frame.columns:
+            return verdict(rule, False, f"column {column!r} is missing", "the column exists")
+    if isinstance(rule, Schema):
+        if previous_profile is None:
+            return verdict(rule, True, "first version: nothing to compare with", "-")
+        changes = schema_changes(previous_profile, new_profile)
+        return verdict(
+            rule, not any(changes.values()), f"schema changes: {changes}", "the same schema"
+        )
+    if isinstance(rule, RowCountChange | Drift):
+        if previous is None:
+            return verdict(rule, True, "first version: nothing to compare with", "-")
+        return _against_previous(rule, frame, previous)
+    return _on_this_version(rule, frame)
+
+
+def _on_this_version(rule: Rule, frame: pd.DataFrame) -> dict[str, Any]:
     if isinstance(rule, NotNull):
         n = int(frame[rule.column].isna().sum())
-        return result(n == 0, f"{n} missing values")
+        return verdict(rule, n == 0, f"{n} missing values", "no missing values")
     if isinstance(rule, Range):
-        values = pd.to_numeric(frame[rule.column], errors="coerce")
-        low = (values < rule.min).sum() if rule.min is not None else 0
-        high = (values > rule.max).sum() if rule.max is not None else 0
-        return result(low + high == 0, f"{int(low)} below min, {int(high)} above max")
+        return _range(rule, frame[rule.column])
     if isinstance(rule, Allowed):
         allowed = {str(v) for v in rule.values}
         present = frame[rule.column].dropna().astype(str)
-        bad = sorted(set(present[~present.isin(allowed)].unique()))[:5]
-        return result(not bad, f"unexpected values {bad}" if bad else "all values allowed")
+        bad = sorted(set(present[~present.isin(allowed)].unique()))[:SHOWN_VALUES]
+        observed = f"unexpected values {bad}" if bad else "all values allowed"
+        return verdict(rule, not bad, observed, f"one of {sorted(allowed)[:SHOWN_VALUES]}")
     if isinstance(rule, Unique):
         dupes = int(frame.duplicated(subset=rule.columns).sum())
-        return result(dupes == 0, f"{dupes} duplicate rows on {rule.columns}")
+        return verdict(
+            rule, dupes == 0, f"{dupes} duplicate rows on {rule.columns}", "no duplicate rows"
+        )
     if isinstance(rule, Freshness):
-        stamps = pd.to_datetime(frame[rule.column], utc=True, errors="coerce")
-        newest = stamps.max()
+        newest = pd.to_datetime(frame[rule.column], utc=True, errors="coerce").max()
+        expected = f"newest row at most {rule.max_age} old"
         if pd.isna(newest):
-            return result(False, "no timestamps")
+            return verdict(rule, False, "no timestamps", expected)
         age = datetime.now(UTC) - newest.to_pydatetime()
-        return result(age <= _age(rule.max_age), f"newest row is {age} old")
-    if isinstance(rule, Schema):
-        if previous_profile is None:
-            return result(True, "first version: nothing to compare with")
-        changes = schema_changes(previous_profile, new_profile)
-        return result(not any(changes.values()), f"schema changes: {changes}")
-    if previous is None:
-        return result(True, "first version: nothing to compare with")
+        return verdict(rule, age <= parse_age(rule.max_age), f"newest row is {age} old", expected)
+    raise AssertionError(f"unhandled rule {rule!r}")
+
+
+def _range(rule: Range, column: pd.Series) -> dict[str, Any]:
+    values = pd.to_numeric(column, errors="coerce")
+    low = int((values < rule.min).sum()) if rule.min is not None else 0
+    high = int((values > rule.max).sum()) if rule.max is not None else 0
+    bounds = [f">= {rule.min:g}" if rule.min is not None else "", ""]
+    bounds[1] = f"<= {rule.max:g}" if rule.max is not None else ""
+    seen = f" (values from {values.min():g} to {values.max():g})" if values.notna().any() else ""
+    observed = f"{low} below min, {high} above max{seen}"
+    return verdict(rule, low + high == 0, observed, " and ".join(b for b in bounds if b))
+
+
+def _against_previous(
+    rule: RowCountChange | Drift, frame: pd.DataFrame, previous: pd.DataFrame
+) -> dict[str, Any]:
     if isinstance(rule, RowCountChange):
         change = abs(len(frame) - len(previous)) / max(len(previous), 1)
-        return result(change <= rule.max_change, f"rows {len(previous)} -> {len(frame)}")
-    if isinstance(rule, Drift):
-        columns = rule.columns or [c for c in frame.columns if c in previous.columns]
-        scores = {c: psi(previous[c], frame[c]) for c in columns if c in previous.columns}
-        worst = max(scores.items(), key=lambda kv: kv[1], default=("-", 0.0))
-        return result(worst[1] <= rule.max_psi, f"largest PSI {worst[1]:.3f} ({worst[0]})")
-    raise AssertionError(f"unhandled rule {rule!r}")
+        observed = f"rows {len(previous)} -> {len(frame)} ({change:.0%} change)"
+        return verdict(
+            rule, change <= rule.max_change, observed, f"at most {rule.max_change:.0%} change"
+        )
+    columns = rule.columns or [c for c in frame.columns if c in previous.columns]
+    scores = {c: psi(previous[c], frame[c]) for c in columns if c in previous.columns}
+    worst = max(scores.items(), key=lambda kv: kv[1], default=("-", 0.0))
+    return verdict(
+        rule,
+        worst[1] <= rule.max_psi,
+        f"largest PSI {worst[1]:.3f} ({worst[0]})",
+        f"PSI at most {rule.max_psi:g} against the previous version",
+    )
