@@ -50,9 +50,8 @@ def test_monitor_labels_metrics_and_bad_cases(tmp_path: Path) -> None:
     labels = tmp_path / "labels.csv"
     labels.write_text("request_id,label\nr0,good\nr1,bad\nr2,bad\nr3,good\nr4,good\n")
 
-    assert json.loads(_atlas(home, "monitor", "labels", str(labels), "--json").stdout) == {
-        "labels": 5
-    }
+    report = json.loads(_atlas(home, "monitor", "labels", "credit", str(labels), "--json").stdout)
+    assert (report["received"], report["matched"], report["accepted"]) == (5, 5, 5)
     summary = json.loads(_atlas(home, "monitor", "credit", "--json").stdout)
     (version,) = summary["versions"]
     assert version["count"] == 6 and version["labelled"] == 5
@@ -68,7 +67,7 @@ def test_monitor_labels_metrics_and_bad_cases(tmp_path: Path) -> None:
     assert "Versions" in table and "Bad cases" in table and "low_confidence" in table
 
 
-def test_since_and_label_files_are_checked(tmp_path: Path) -> None:
+def test_since_and_label_files_are_checked(tmp_path: Path, sqlite_settings) -> None:
     now = datetime.now(UTC)
     assert abs(parse_since("12h") - (now - timedelta(hours=12))) < timedelta(seconds=5)
     assert abs(parse_since(None) - (now - timedelta(days=1))) < timedelta(seconds=5)
@@ -76,7 +75,9 @@ def test_since_and_label_files_are_checked(tmp_path: Path) -> None:
     assert parse_since("all") is None and parse_since(None, None) is None
     with pytest.raises(InvalidInputError, match="Cannot read --since"):
         parse_since("soon")
+    with FeedbackLog.from_settings(sqlite_settings) as log:
+        log.record(PredictionRecord("r0", "credit", 1, {}, {"prediction": 1.0}, 1.0))
     labels = tmp_path / "labels.csv"
     labels.write_text("id,truth\nr0,good\n")
     with pytest.raises(InvalidInputError, match="request_id"):
-        monitor.labels(labels, as_json=False)
+        monitor.labels("credit", labels, as_json=False)

@@ -59,7 +59,14 @@ def test_no_record_lost_under_concurrent_writers(tmp_path: Path) -> None:
     log.close()
     rows = log.joined("credit")
     assert len(rows) == 16_000 and rows["request_id"].is_unique
-    assert log.stats() == {"pending": 0, "written": 16_000, "write_errors": 0, "last_error": None}
+    assert log.stats() == {
+        "pending": 0,
+        "written": 16_000,
+        "dropped": 0,
+        "write_errors": 0,
+        "last_error": None,
+        "unreadable_files": 0,
+    }
     parts, tmps = _files(tmp_path)
     assert parts and not tmps
     assert all("model=credit" in str(p) and "date=" in str(p) for p in parts)
@@ -131,8 +138,9 @@ def test_labels_join_by_request_id_and_the_newest_label_wins(tmp_path: Path) -> 
     with FeedbackLog(tmp_path) as log:
         log.record_many(_rec(f"r{i}") for i in range(10))
         log.record(_rec("other", model="fraud"))
-    assert log.add_labels([(f"r{i}", "good") for i in range(5)] + [("unknown", "bad")]) == 6
-    assert log.add_labels([("r0", "bad")]) == 1
+    report = log.add_labels("credit", [(f"r{i}", "good") for i in range(5)] + [("other", "bad")])
+    assert (report.accepted, report.refused, report.matched) == (5, 1, 5)
+    assert log.add_labels("credit", [("r0", "bad")]).replaced == 1
     rows = log.joined("credit").set_index("request_id")
     assert rows.loc["r0", "truth"] == "bad" and rows.loc["r1", "truth"] == "good"
     assert rows.loc[[f"r{i}" for i in range(5, 10)], "truth"].isna().all()
@@ -218,8 +226,7 @@ def test_server_logs_every_prediction_and_monitor_exports(sqlite_settings, make_
             )
             ids.append(answer.json()["request_id"])
         log.flush()
-        log.add_labels([(f"r{i}", "good" if i % 2 else "bad") for i in range(40)])
-        log.flush()
+        log.add_labels("credit", [(f"r{i}", "good" if i % 2 else "bad") for i in range(40)])
         text = client.get("/metrics").text
     joined = log.joined("credit")
     assert sorted(joined["request_id"]) == sorted(ids) and joined["truth"].notna().all()
@@ -262,7 +269,7 @@ def test_replicas_write_one_log_at_a_url(log_url: str) -> None:
         log.close()
     reader = FeedbackLog(log_url)
     assert reader.models() == ["credit", "fraud"]
-    assert reader.add_labels([("r0-1", "good"), ("r1-2", "bad")]) == 2
+    assert reader.add_labels("credit", [("r0-1", "good"), ("r1-2", "bad")]).accepted == 2
     joined = reader.joined("credit")
     assert sorted(joined["request_id"]) == ["r0-1", "r0-2", "r1-1", "r1-2"]
     truth = dict(zip(joined["request_id"], joined["truth"], strict=True))
@@ -298,7 +305,7 @@ def test_a_log_at_the_old_place_is_moved_under_the_artifact_store(sqlite_setting
     legacy = Path(sqlite_settings.home) / "feedback"
     with FeedbackLog(legacy) as old:
         old.record_many([_rec("a"), _rec("b", model="fraud")])
-    assert old.add_labels([("a", "good")]) == 1
+    assert old.add_labels("credit", [("a", "good")]).accepted == 1
     moved = len(_files(legacy)[0])
     reader = FeedbackLog(feedback_url(sqlite_settings))
     assert reader.models() == ["credit", "fraud"]

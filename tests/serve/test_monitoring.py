@@ -59,7 +59,7 @@ def scored(tmp_path: Path) -> FeedbackLog:
             )
             for i in range(2000)
         )
-    log.add_labels((f"r{i}", truth[i]) for i in range(1500))
+    log.add_labels("credit", ((f"r{i}", truth[i]) for i in range(1500)))
     return log
 
 
@@ -84,7 +84,7 @@ def test_regression_metrics(tmp_path: Path) -> None:
             PredictionRecord(f"p{i}", "price", 2, {"area": i}, {"prediction": float(i)}, 1.0)
             for i in range(10)
         )
-    log.add_labels((f"p{i}", str(i + (i % 3))) for i in range(10))
+    log.add_labels("price", ((f"p{i}", str(i + (i % 3))) for i in range(10)))
     (m,) = Monitor(log).metrics("price")
     err = np.array([i % 3 for i in range(10)], dtype=float)
     assert m["rmse"] == pytest.approx(np.sqrt(np.mean(err**2)))
@@ -143,7 +143,7 @@ def test_bad_cases_are_exactly_the_expected_requests(tmp_path: Path) -> None:
                 _classified("wrong", 0.95, {"income": 900.0, "region": "x"}, 2, role="shadow"),
             ]
         )
-    log.add_labels([("wrong", "bad"), ("unsure", "good"), ("fine", "good")])
+    log.add_labels("credit", [("wrong", "bad"), ("unsure", "good"), ("fine", "good")])
     monitor = Monitor(log, {"credit": _reference()})
 
     def ids(kind: str, limit: int = 100) -> list[str]:

@@ -1,8 +1,11 @@
 """``atlas monitor``: live metrics, drift and bad cases from the serving feedback log.
 
-atlas monitor MODEL [--since 24h] [--json]            (same as: atlas monitor show MODEL)
+atlas monitor MODEL [--since 24h] [--server URL] [--json]   (same as: atlas monitor show MODEL)
 atlas monitor bad-cases MODEL --kind wrong --limit 20 [--json]
-atlas monitor labels FILE.csv                          (columns request_id,label)
+atlas monitor labels MODEL FILE.csv [--json]                  (columns request_id,label)
+
+A model that is neither registered nor in the log is an error (exit 2); labels some of which
+were refused exit 1 (the valid ones are written).
 """
 
 from __future__ import annotations
@@ -16,9 +19,20 @@ import typer
 from typer.core import TyperGroup
 
 from atlas.cli.output import console, print_json, table
-from atlas.core.errors import AtlasError, InvalidInputError
-from atlas.core.names import is_version_number
-from atlas.core.settings import get_settings
+from atlas.core.errors import AtlasError, InvalidInputError, NotFoundError
+from atlas.core.names import check_name, is_version_number
+from atlas.core.settings import Settings, get_settings
+
+EXIT_REFUSED = 1  # some labels were refused (the valid ones are written)
+SCRAPE_TIMEOUT_S = 2.0
+_LOG_SAMPLES = {  # the server's /metrics samples of its feedback log -> the keys shown
+    "atlas_feedback_pending": "pending",
+    "atlas_feedback_written_total": "written",
+    "atlas_feedback_write_errors_total": "write_errors",
+    "atlas_feedback_dropped_total": "dropped",
+    "atlas_feedback_unreadable_files": "unreadable_files",
+    "atlas_monitor_summary_errors_total": "summary_errors",
+}
 
 
 class _DefaultShow(TyperGroup):
@@ -58,14 +72,35 @@ def parse_since(text: str | None, default: timedelta | None = timedelta(days=1))
     return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def _log(settings: Settings) -> Any:
+    from atlas.serve.feedback import FeedbackLog
+
+    return FeedbackLog.from_settings(settings)
+
+
+def _known(log: Any, model: str, settings: Settings) -> None:
+    """Raise :class:`NotFoundError` unless ``model`` is in the log or the registry."""
+    check_name("model", model)
+    if model in log.models():
+        return
+    from atlas.registry import ModelRegistry
+
+    registry = ModelRegistry.from_settings(settings)
+    if not any(m["name"] == model for m in registry.list_models()):
+        raise NotFoundError(
+            f"No model {model!r}: it is not registered and has no logged predictions.",
+            hint="'atlas models list' lists the registered models.",
+        )
+
+
 def _monitor(model: str, dataset: str | None) -> Any:
     from atlas.data import DatasetStore
     from atlas.registry import ModelRegistry
-    from atlas.serve.feedback import FeedbackLog
     from atlas.serve.monitoring import Monitor, reference_from_dataset, reference_from_lineage
 
     settings = get_settings()
-    log = FeedbackLog.from_settings(settings)
+    log = _log(settings)
+    _known(log, model, settings)
     store = DatasetStore.from_settings(settings)
     if dataset:
         name, _, version = dataset.partition(":")
@@ -83,6 +118,27 @@ def _monitor(model: str, dataset: str | None) -> Any:
     return Monitor(log, reference_loader=loader, window=None)
 
 
+def server_log(url: str) -> dict[str, Any]:
+    """The feedback-log counters a running server exports on ``url``/metrics (its queue and
+    failed writes live in its memory), or why they cannot be read."""
+    import httpx
+    from prometheus_client.parser import text_string_to_metric_families
+
+    out: dict[str, Any] = {"server": url}
+    try:
+        answer = httpx.get(f"{url.rstrip('/')}/metrics", timeout=SCRAPE_TIMEOUT_S)
+        answer.raise_for_status()
+        families = list(text_string_to_metric_families(answer.text))
+    except (httpx.HTTPError, ValueError) as exc:
+        return out | {"reachable": False, "error": f"{type(exc).__name__}: {exc}"}
+    samples = {s.name: s.value for f in families for s in f.samples if s.name in _LOG_SAMPLES}
+    return out | {"reachable": True} | {_LOG_SAMPLES[k]: int(v) for k, v in samples.items()}
+
+
+def _default_server(settings: Settings) -> str:
+    return f"http://{settings.serve_host}:{settings.serve_port}"
+
+
 @app.command("show")
 def show(
     model: str = typer.Argument(..., help="Model name."),
@@ -90,22 +146,35 @@ def show(
     dataset: str | None = typer.Option(
         None, "--dataset", help="Training reference NAME[:VERSION]; default the model's lineage."
     ),
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        help="Server whose feedback-log counters to show (its /metrics); "
+        "default http://ATLAS_SERVE_HOST:ATLAS_SERVE_PORT.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Metrics per version, per-feature drift (PSI) and counts of bad cases."""
+    """Metrics per version, per-feature drift (PSI), counts of bad cases, and the serving
+    feedback log's health (rows waiting, failed writes)."""
     summary = _monitor(model, dataset).summary(model, parse_since(since))
+    summary["log"] = server_log(server or _default_server(get_settings()))
     if as_json:
         print_json(summary)
         return
     console.print(f"[bold]{model}[/] since {summary['since'] or 'the beginning'}")
-    if not summary["versions"]:
+    if summary["versions"]:
+        _print_summary(summary)
+    else:
         console.print(f"No predictions of {model!r} logged in this window.")
-        return
-    keys = ["count", "labelled", "fallbacks", "latency_p50_ms", "latency_p99_ms"]
+    _print_log(summary["log"], summary["skipped_rows"])
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    keys = ["count", "labelled", "log_errors", "fallbacks", "latency_p50_ms", "latency_p99_ms"]
     quality = ["accuracy", "auc", "ks", "rmse", "mae"]
     shown = [k for k in quality if any(v.get(k) is not None for v in summary["versions"])]
     table(
-        "Versions",
+        "Versions (quality over labelled answers; - where there are none)",
         ["version", *keys, *shown],
         [(v["version"], *(v.get(k) for k in [*keys, *shown])) for v in summary["versions"]],
     )
@@ -115,6 +184,16 @@ def show(
         [(d["feature"], d["psi"], d["n"]) for d in summary["drift"]],
     )
     table("Bad cases", ["kind", "count"], list(summary["bad_cases"].items()))
+
+
+def _print_log(log: dict[str, Any], skipped: int) -> None:
+    if skipped:
+        console.print(f"[yellow]{skipped} logged rows could not be read[/] (left out above).")
+    if not log["reachable"]:
+        console.print(f"Feedback log of the server at {log['server']}: not reachable.")
+        return
+    keys = ["pending", "written", "write_errors", "dropped", "unreadable_files"]
+    table(f"Feedback log (server at {log['server']})", keys, [[log.get(k) for k in keys]])
 
 
 @app.command("bad-cases")
@@ -140,14 +219,17 @@ def bad_cases(
 
 @app.command("labels")
 def labels(
+    model: str = typer.Argument(..., help="Model name."),
     file: Path = typer.Argument(..., help="CSV with the columns request_id,label."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Ingest ground-truth labels that arrived after the predictions."""
+    """Add ground-truth labels that arrived after the predictions. Each passes the same rules
+    as the server's label endpoint; the refused ones are listed and exit 1."""
     import pandas as pd
 
-    from atlas.serve.feedback import FeedbackLog
-
+    settings = get_settings()
+    log = _log(settings)
+    _known(log, model, settings)
     try:
         frame = pd.read_csv(file, dtype=str, keep_default_na=False)
     except (OSError, ValueError) as exc:
@@ -159,8 +241,26 @@ def labels(
             hint="The first line must be: request_id,label",
         )
     pairs = list(zip(frame["request_id"], frame["label"], strict=True))
-    n = FeedbackLog.from_settings(get_settings()).add_labels(pairs)
+    report = log.add_labels(model, pairs, source="cli").as_dict()
     if as_json:
-        print_json({"labels": n})
+        print_json(report)
     else:
-        console.print(f"ingested {n} labels")
+        _print_report(report)
+    if report["refused"]:
+        raise typer.Exit(EXIT_REFUSED)
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    console.print(
+        f"{report['received']} labels: {report['matched']} matched a logged prediction, "
+        f"{report['accepted']} accepted ({report['replaced']} replaced an earlier label), "
+        f"{report['refused']} refused"
+    )
+    if report["refused"]:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in report["reasons"].items())
+        console.print(f"refused: {reasons}")
+        table(
+            "Refused labels (line = CSV line)",
+            ["line", "request_id", "reason"],
+            [(r["index"] + 2, r["request_id"], r["message"]) for r in report["refusals"]],
+        )

@@ -5,7 +5,11 @@ key ``feedback`` of the artifact store (``ATLAS_ARTIFACTS_URL``), so every serve
 Serve on several nodes included) writes to one place when the store is shared. Layout::
 
     predictions/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
-    labels/date=<YYYY-MM-DD>/part-<uuid>.parquet
+    labels/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
+
+Every string a client controls is made valid UTF-8 before it is stored
+(:mod:`atlas.serve.feedback_text`); readers skip, count and log what they cannot read
+(:mod:`atlas.serve.feedback_read`); labels pass the rules of :mod:`atlas.serve.labels`.
 
 Durability: :meth:`FeedbackLog.record` only appends to an in-memory list; a writer thread
 writes a batch when ``batch_size`` records wait or ``flush_interval`` seconds have passed.
@@ -23,34 +27,37 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from os import PathLike
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.errors import AtlasError
 from atlas.core.logging import get_logger
-from atlas.core.names import check_name
+from atlas.core.names import check_name, is_name
 from atlas.core.settings import Settings
+from atlas.serve import labels as rules
+from atlas.serve.feedback_read import Reader, ReadIssues
 from atlas.serve.feedback_store import (
     LABELS_SCHEMA,
-    PREDICTIONS_SCHEMA,
     FeedbackFiles,
     PredictionBatch,
     PredictionRecord,
     day,
-    query_joined,
-    to_row,
+    rows_table,
 )
+from atlas.serve.labels import LabelReport
 
 __all__ = [
     "FeedbackLog",
     "FeedbackWriteError",
+    "LabelReport",
     "PredictionBatch",
     "PredictionRecord",
     "feedback_url",
@@ -110,8 +117,12 @@ class FeedbackLog:
         max_pending: int = 100_000,
         block_s: float = 1.0,
         retry_s: float = 0.5,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.files = FeedbackFiles(str(location))
+        self.issues = ReadIssues()
+        self.reader = Reader(self.files, self.issues)
+        self.clock = clock
         self.url = self.files.url
         self.batch_size = batch_size
         self.flush_interval = flush_interval
@@ -127,6 +138,7 @@ class FeedbackLog:
         self._failing = False
         self.written = 0
         self.write_errors = 0
+        self.dropped = 0  # records no row could be made of (none expected: see rows_table)
         self.last_error: str | None = None
 
     @classmethod
@@ -192,12 +204,15 @@ class FeedbackLog:
             return self._rows
 
     def stats(self) -> dict[str, Any]:
-        """Counters for health checks and ``/metrics``."""
+        """Counters for health checks and ``/metrics``: rows waiting, written, left out;
+        failed writes (each retried) and the last error; part files readers skipped."""
         return {
             "pending": self.pending,
             "written": self.written,
+            "dropped": self.dropped,
             "write_errors": self.write_errors,
             "last_error": self.last_error,
+            "unreadable_files": self.issues.stats()["unreadable_files"],
         }
 
     def _start(self) -> None:
@@ -245,9 +260,10 @@ class FeedbackLog:
                     left.extend(recs)
                     continue
                 try:
-                    table = pa.Table.from_pylist([to_row(r) for r in recs], PREDICTIONS_SCHEMA)
+                    table, dropped = rows_table(recs)
                     self.files.write(table, "predictions", f"model={model}", f"date={date}")
-                    self.written += len(recs)
+                    self.written += table.num_rows
+                    self._drop(dropped)
                 except Exception as exc:
                     error = exc
                     left.extend(recs)
@@ -270,32 +286,95 @@ class FeedbackLog:
                 ) from error
             return False
 
-    def add_labels(self, labels: Iterable[tuple[str, Any]]) -> int:
-        """Append ground-truth labels ``(request_id, label)`` as one file, synchronously.
-        A later label for the same request id replaces an earlier one in :meth:`joined`."""
-        now = datetime.now(UTC)
+    def _drop(self, n: int) -> None:
+        if n:
+            self.dropped += n
+            log.error("feedback_records_dropped", rows=n, dropped=self.dropped)
+
+    def add_labels(
+        self, model: str, labels: Iterable[tuple[Any, Any]], source: str = "python"
+    ) -> LabelReport:
+        """Check ground-truth labels ``(request_id, label)`` of ``model`` against its logged
+        predictions (:mod:`atlas.serve.labels`) and append the valid ones as one file,
+        synchronously; the report says how many matched, were accepted or refused and why.
+        Call :meth:`flush` first when the predictions may still be queued."""
+        check_name("model", model)
+        sent = pd.DataFrame(
+            [(rules.label_text(r), rules.label_text(v)) for r, v in labels],
+            columns=["request_id", "label"],
+            dtype=object,
+        )
+        report = LabelReport(model, received=len(sent))
+        if sent.empty:
+            return report
+        ids = sorted(set(sent["request_id"].dropna()))
+        known = rules.answers(self._predictions(model, ids=ids))
+        verdicts = rules.check(sent, known, model)
+        report.refusals = [v for v in verdicts if v is not None]
+        report.matched = int(sent["request_id"].isin(known["request_id"]).sum())
+        accepted = sent[np.array([v is None for v in verdicts], dtype=bool)]
+        report.accepted = len(accepted)
+        report.replaced = self._replacing(model, accepted, known)
+        if len(accepted):
+            self._write_labels(model, accepted.drop_duplicates("request_id", keep="last"), source)
+        return report
+
+    def _replacing(self, model: str, accepted: pd.DataFrame, known: pd.DataFrame) -> int:
+        """How many of ``accepted`` (in order) change the label a prediction has."""
+        ids = list(accepted["request_id"])
+        current = rules.newest_valid(self._labels(model, ids), known, model)
+        truth = dict(zip(current["request_id"], current["truth"], strict=True))
+        replaced = 0
+        for rid, label in zip(ids, accepted["label"], strict=True):
+            replaced += rid in truth and truth[rid] != label
+            truth[rid] = label
+        return replaced
+
+    def _write_labels(self, model: str, accepted: pd.DataFrame, source: str) -> None:
+        now = self.clock()
         rows = [
-            {"request_id": str(rid), "label": None if lab is None else str(lab), "labelled_at": now}
-            for rid, lab in labels
+            {"request_id": r, "label": lab, "labelled_at": now, "model": model, "source": source}
+            for r, lab in zip(accepted["request_id"], accepted["label"], strict=True)
         ]
-        if rows:
-            table = pa.Table.from_pylist(rows, LABELS_SCHEMA)
-            self.files.write(table, "labels", f"date={day(now)}")
-        return len(rows)
+        table = pa.Table.from_pylist(rows, LABELS_SCHEMA)
+        self.files.write(table, "labels", f"model={model}", f"date={day(now)}")
 
     # -- reading ---------------------------------------------------------------------------
 
     def models(self) -> list[str]:
-        """Names of the models that have logged predictions."""
-        return self.files.partitions("predictions", "model")
+        """Names of the models that have logged predictions (folders whose name is not a
+        model name are not models: they are skipped)."""
+        return [m for m in self.files.partitions("predictions", "model") if is_name(m)]
 
     def joined(
         self, model: str, since: datetime | None = None, version: int | None = None
     ) -> pd.DataFrame:
         """Predictions of ``model`` (made at or after ``since``; of one ``version``), each with
-        its newest ground-truth label (``truth``, ``labelled_at``; null when none), by time.
-        Reads what is written: call :meth:`flush` first to include the queue."""
+        its newest valid ground-truth label (``truth``, ``labelled_at``; null when none), by
+        time. Reads what is written: call :meth:`flush` first to include the queue. What
+        cannot be read is skipped and counted in :attr:`issues`."""
         check_name("model", model)
-        files = self.files
-        preds = files.parts("predictions", f"model={model}", since=since)
-        return query_joined(files, preds, files.parts("labels"), since, version)
+        predictions = self._predictions(model, since, version)
+        known = rules.answers(predictions)
+        truth = rules.newest_valid(self._labels(model), known, model)
+        joined = predictions.merge(truth, on="request_id", how="left")
+        joined["labelled_at"] = pd.to_datetime(joined["labelled_at"], utc=True)
+        return joined
+
+    def _predictions(
+        self,
+        model: str,
+        since: datetime | None = None,
+        version: int | None = None,
+        ids: list[str] | None = None,
+    ) -> pd.DataFrame:
+        paths = self.files.parts("predictions", f"model={model}", since=since)
+        frame, skipped = self.reader.predictions(paths, since, version, ids)
+        if ids is None:
+            self.issues.skipped_rows(model, skipped)
+        return frame.assign(model=model)
+
+    def _labels(self, model: str, ids: list[str] | None = None) -> pd.DataFrame:
+        """The model's labels of ``ids``, and those of the 0.1.x layout (one for every model)."""
+        paths = self.files.parts("labels", f"model={model}") + self.files.parts("labels")
+        return self.reader.labels(paths, ids)

@@ -1,36 +1,37 @@
-"""The feedback log's files: the record, the Parquet schemas, atomic writes and the join query.
+"""The feedback log's files: the record, the Parquet schemas, rows and atomic writes.
 
 Layout under the log's URL (any fsspec URL: a folder, ``s3://bucket/atlas/feedback``)::
 
     predictions/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
-    labels/date=<YYYY-MM-DD>/part-<uuid>.parquet
+    labels/model=<name>/date=<YYYY-MM-DD>/part-<uuid>.parquet
+    labels/date=<YYYY-MM-DD>/part-<uuid>.parquet          (labels of 0.1.x, for every model)
 
 Every file is written under a hidden temporary name in its final folder, fsynced, then moved
 into place (atomic on a local disk); readers only glob ``part-*.parquet``, so they never see
-half a file.
+half a file. Every string a client controls is made valid before it becomes a row
+(:mod:`atlas.serve.feedback_text`), and a record that still does not fit the schema becomes a
+fallback row: one request can never block the log.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import posixpath
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
-import duckdb
 import fsspec
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from atlas.core.names import is_version_number
+from atlas.serve.feedback_text import dumps, optional_text, valid_text
 
 PREDICTIONS_SCHEMA = pa.schema(
     [
@@ -39,7 +40,7 @@ PREDICTIONS_SCHEMA = pa.schema(
         ("version", pa.int64()),
         ("timestamp", pa.timestamp("us", tz="UTC")),
         ("inputs", pa.string()),  # JSON object: field -> value as received
-        ("features", pa.string()),  # JSON object: the features used (after lookups)
+        ("features", pa.string()),  # JSON object: the looked-up fields, as the model used them
         ("label", pa.string()),  # predicted class as text (classifiers)
         ("probabilities", pa.string()),  # JSON object in the package's class order
         ("score", pa.float64()),  # probability of the second class (binary)
@@ -50,16 +51,19 @@ PREDICTIONS_SCHEMA = pa.schema(
         ("flags", pa.string()),  # JSON object, e.g. {"fallback": true, "shadow": false}
     ]
 )
-JOINED_SCHEMA = PREDICTIONS_SCHEMA.append(pa.field("truth", pa.string())).append(
-    pa.field("labelled_at", pa.timestamp("us", tz="UTC"))
-)
 LABELS_SCHEMA = pa.schema(
     [
         ("request_id", pa.string()),
         ("label", pa.string()),
         ("labelled_at", pa.timestamp("us", tz="UTC")),
+        ("model", pa.string()),
+        ("source", pa.string()),  # who sent it: http, cli, python
     ]
 )
+
+
+MAX_INT64 = 2**63 - 1
+UNKNOWN_VERSION = -1  # a fallback row's version when the record's is not one
 
 
 def _now() -> datetime:
@@ -73,9 +77,10 @@ class PredictionRecord:
 
     ``output`` is what the server answered for the row: ``{"label", "probabilities"}`` for a
     classifier (probabilities in the package's class order, so the second key of a binary
-    model is its positive class) or ``{"prediction"}`` for a regressor. ``features`` are the
-    values the model used when they differ from ``inputs`` (looked up, defaulted). ``flags``
-    mark how it was made, e.g. ``{"fallback": True}``, ``{"shadow": True}``, ``{"canary": True}``.
+    model is its positive class) or ``{"prediction"}`` for a regressor. ``inputs`` are the
+    request's fields; ``features`` the fields the server looked up for the model (online
+    features, connector fields), with the values the model used. ``flags`` mark how it was
+    made, e.g. ``{"fallbacks": {...}}``, ``{"unknown_entity": True}``.
     """
 
     request_id: str
@@ -105,7 +110,9 @@ class PredictionBatch:
 
     ``raw`` is the model's output: class probabilities ``(n, k)`` in the order of ``classes``
     (classifiers, with ``labels`` the predicted classes) or values ``(n,)`` (regressors).
-    ``latency_ms`` is the whole request's.
+    ``latency_ms`` is the whole request's. The ``inputs`` named in ``looked_up`` (the model's
+    online features and connector fields) go to the row's ``features``; ``row_flags`` are each
+    row's own flags (fallbacks, unknown entities), merged over the request's ``flags``.
     """
 
     request_id: str
@@ -116,9 +123,10 @@ class PredictionBatch:
     latency_ms: float
     labels: Sequence[Any] | None = None
     classes: Sequence[Any] | None = None
-    features: Mapping[str, Sequence[Any]] | None = None
+    looked_up: Collection[str] = ()
     role: str = "stable"
     flags: dict[str, Any] = field(default_factory=dict)
+    row_flags: Sequence[Mapping[str, Any]] | None = None
     timestamp: datetime = field(default_factory=_now)
 
     @property
@@ -126,92 +134,119 @@ class PredictionBatch:
         return len(self.raw)
 
     def records(self) -> list[PredictionRecord]:
-        names = [str(c) for c in self.classes] if self.classes is not None else None
         raw = np.asarray(self.raw).tolist()
-        out = []
-        for i, row in enumerate(raw):
-            if names is not None:
-                label = self.labels[i] if self.labels is not None else None
-                label = label.item() if isinstance(label, np.generic) else label
-                output = {"label": label, "probabilities": dict(zip(names, row, strict=True))}
-            else:
-                output = {"prediction": row}
-            out.append(
-                PredictionRecord(
-                    self.request_id if len(raw) == 1 else f"{self.request_id}:{i}",
-                    self.model,
-                    self.version,
-                    {k: v[i] for k, v in self.inputs.items()},
-                    output,
-                    self.latency_ms,
-                    {k: v[i] for k, v in (self.features or {}).items()},
-                    self.role,
-                    self.flags,
-                    self.timestamp,
-                )
+        many = len(raw) > 1
+        return [
+            PredictionRecord(
+                f"{self.request_id}:{i}" if many else self.request_id,
+                self.model,
+                self.version,
+                {k: v[i] for k, v in self.inputs.items() if k not in self.looked_up},
+                self._output(i, row),
+                self.latency_ms,
+                {k: v[i] for k, v in self.inputs.items() if k in self.looked_up},
+                self.role,
+                self._flags(i),
+                self.timestamp,
             )
-        return out
+            for i, row in enumerate(raw)
+        ]
+
+    def _output(self, i: int, row: Any) -> dict[str, Any]:
+        if self.classes is None:
+            return {"prediction": row}
+        label = self.labels[i] if self.labels is not None else None
+        label = label.item() if isinstance(label, np.generic) else label
+        return {
+            "label": label,
+            "probabilities": dict(zip(map(str, self.classes), row, strict=True)),
+        }
+
+    def _flags(self, i: int) -> dict[str, Any]:
+        own = self.row_flags[i] if self.row_flags is not None and i < len(self.row_flags) else {}
+        return {**self.flags, **own} if own else self.flags
 
 
 def to_row(rec: PredictionRecord) -> dict[str, Any]:
-    """The record as a row of :data:`PREDICTIONS_SCHEMA`. A record that does not fit (a
-    probability that is not a number, say) is kept in a fallback row with its output as text
-    and a ``log_error`` flag, so one bad record can never block the log."""
+    """The record as a row of :data:`PREDICTIONS_SCHEMA`, every client string made valid. A
+    record that does not fit (a probability that is not a number, say) is kept in a fallback
+    row with its output as text and a ``log_error`` flag, so one bad record never blocks the
+    log."""
     try:
         return _row(rec)
-    except (TypeError, ValueError, AttributeError) as exc:
-        return {
-            "request_id": str(rec.request_id),
-            "model": str(rec.model),
-            "version": int(rec.version) if is_version_number(str(rec.version)) else -1,
-            "timestamp": rec.timestamp if isinstance(rec.timestamp, datetime) else _now(),
-            "inputs": json.dumps(rec.inputs, default=repr),
-            "features": json.dumps(rec.features, default=repr),
-            "label": None,
-            "probabilities": json.dumps({"output": repr(rec.output)}),
-            "score": None,
-            "confidence": None,
-            "prediction": None,
-            "latency_ms": None,
-            "role": str(rec.role),
-            "flags": json.dumps({"log_error": f"{type(exc).__name__}: {exc}"}),
-        }
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        return fallback_row(rec, exc)
 
 
-def _plain(value: Any) -> Any:
-    """JSON for what a server holds: NumPy scalars as numbers, datetimes in ISO 8601."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
+def fallback_row(rec: PredictionRecord, exc: Exception) -> dict[str, Any]:
+    """What is safe to keep of a record that does not fit the schema."""
+    version = str(rec.version)
+    fits = is_version_number(version) and int(version) <= MAX_INT64
+    return {
+        "request_id": valid_text(str(rec.request_id)),
+        "model": valid_text(str(rec.model)),
+        "version": int(version) if fits else UNKNOWN_VERSION,
+        "timestamp": rec.timestamp if isinstance(rec.timestamp, datetime) else _now(),
+        "inputs": dumps(rec.inputs if isinstance(rec.inputs, Mapping) else {}),
+        "features": dumps(rec.features if isinstance(rec.features, Mapping) else {}),
+        "label": None,
+        "probabilities": dumps({"output": repr(rec.output)}),
+        "score": None,
+        "confidence": None,
+        "prediction": None,
+        "latency_ms": None,
+        "role": valid_text(str(rec.role)),
+        "flags": dumps({"log_error": f"{type(exc).__name__}: {exc}"}),
+    }
 
 
 def _row(rec: PredictionRecord) -> dict[str, Any]:
     probs = rec.output.get("probabilities")
     values = [float(v) for v in probs.values()] if probs else []
-    label = rec.output.get("label")
     prediction = rec.output.get("prediction")
     if not isinstance(rec.timestamp, datetime):
         raise TypeError("timestamp is not a datetime")
     return {
-        "request_id": str(rec.request_id),
+        "request_id": valid_text(str(rec.request_id)),
         "model": rec.model,
         "version": int(rec.version),
         "timestamp": rec.timestamp,
-        "inputs": json.dumps(rec.inputs, default=_plain),
-        "features": json.dumps(rec.features, default=_plain),
-        "label": None if label is None else str(label),
-        "probabilities": json.dumps(dict(zip(map(str, probs), values, strict=True)))
-        if probs
-        else None,
+        "inputs": dumps(rec.inputs),
+        "features": dumps(rec.features),
+        "label": optional_text(rec.output.get("label")),
+        "probabilities": dumps(dict(zip(map(str, probs), values, strict=True))) if probs else None,
         "score": values[1] if len(values) == 2 else None,
         "confidence": max(values) if values else None,
         "prediction": None if prediction is None else float(prediction),
         "latency_ms": float(rec.latency_ms),
-        "role": str(rec.role),
-        "flags": json.dumps(rec.flags, default=_plain),
+        "role": valid_text(str(rec.role)),
+        "flags": dumps(rec.flags),
     }
+
+
+def rows_table(records: Sequence[PredictionRecord]) -> tuple[pa.Table, int]:
+    """The records as one table, and how many could not be kept at all. A row the schema
+    refuses (a version past int64, say) is replaced by its fallback row; only a record whose
+    fallback row is refused too is left out."""
+    rows = [to_row(r) for r in records]
+    try:
+        return pa.Table.from_pylist(rows, PREDICTIONS_SCHEMA), 0
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        pass
+    kept = []
+    for rec, row in zip(records, rows, strict=True):
+        fitted = _fits(row) or _fits(fallback_row(rec, ValueError("refused by the schema")))
+        if fitted is not None:
+            kept.append(fitted)
+    return pa.Table.from_pylist(kept, PREDICTIONS_SCHEMA), len(rows) - len(kept)
+
+
+def _fits(row: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        pa.Table.from_pylist([row], PREDICTIONS_SCHEMA)
+    except (pa.ArrowException, TypeError, ValueError, OverflowError):
+        return None
+    return row
 
 
 def day(ts: datetime) -> str:
@@ -286,49 +321,3 @@ def _fsync_folder(folder: str) -> None:
             os.close(fd)
     except OSError:
         pass
-
-
-def _sql_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
-
-
-def query_joined(
-    files: FeedbackFiles,
-    predictions: list[str],
-    labels: list[str],
-    since: datetime | None = None,
-    version: int | None = None,
-) -> pd.DataFrame:
-    """Predictions left-joined to the newest label of each request id (``truth``,
-    ``labelled_at``), ordered by time."""
-    predictions, labels = files.readable(predictions), files.readable(labels)
-    if not predictions:
-        return JOINED_SCHEMA.empty_table().to_pandas()
-    label_rel = (
-        "SELECT request_id, arg_max(label, labelled_at) AS truth, max(labelled_at) AS "
-        f"labelled_at FROM read_parquet({_sql_list(labels)}, hive_partitioning = false) "
-        "GROUP BY request_id"
-        if labels
-        else "SELECT NULL::VARCHAR AS request_id, NULL::VARCHAR AS truth, "
-        "NULL::TIMESTAMPTZ AS labelled_at WHERE false"
-    )
-    where: list[str] = []
-    params: dict[str, Any] = {}
-    if since is not None:
-        where.append("p.timestamp >= $since")
-        params["since"] = since if since.tzinfo else since.replace(tzinfo=UTC)
-    if version is not None:
-        where.append("p.version = $version")
-        params["version"] = version
-    sql = (
-        f"WITH l AS ({label_rel}) SELECT p.*, l.truth, l.labelled_at "
-        f"FROM read_parquet({_sql_list(predictions)}, union_by_name = true, "
-        "hive_partitioning = false) p "
-        f"LEFT JOIN l USING (request_id) {'WHERE ' + ' AND '.join(where) if where else ''} "
-        "ORDER BY p.timestamp, p.request_id"
-    )
-    with duckdb.connect() as con:
-        if not files.local:
-            con.register_filesystem(files.fs)
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, params).df()

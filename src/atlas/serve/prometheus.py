@@ -13,6 +13,11 @@ _VERSION_GAUGES = (
     ("count", "atlas_monitor_predictions", "Predictions logged in the monitoring window."),
     ("labelled", "atlas_monitor_labelled", "Predictions in the window with a ground-truth label."),
     ("fallbacks", "atlas_monitor_fallbacks", "Predictions in the window made by a fallback."),
+    (
+        "log_errors",
+        "atlas_monitor_log_errors",
+        "Predictions in the window the log could keep only without their output.",
+    ),
     ("accuracy", "atlas_monitor_accuracy", "Accuracy on the labelled predictions."),
     ("auc", "atlas_monitor_auc", "ROC AUC on the labelled predictions (binary)."),
     ("ks", "atlas_monitor_ks", "Kolmogorov-Smirnov statistic on the labelled predictions."),
@@ -47,6 +52,11 @@ def metric_families(
     bad = GaugeMetricFamily(
         "atlas_monitor_bad_cases", "Bad cases in the window, by kind.", labels=["model", "kind"]
     )
+    skipped = GaugeMetricFamily(
+        "atlas_monitor_skipped_rows",
+        "Logged rows of the window that could not be read (left out of every figure).",
+        labels=["model"],
+    )
     for s in summaries:
         for v in s["versions"]:
             for q, key in (("0.5", "latency_p50_ms"), ("0.99", "latency_p99_ms")):
@@ -58,21 +68,50 @@ def metric_families(
         for kind, n in s["bad_cases"].items():
             if n is not None:
                 bad.add_metric([s["model"], kind], float(n))
-    yield from (latency, psi, bad)
+        skipped.add_metric([s["model"]], float(s.get("skipped_rows", 0)))
+    yield from (latency, psi, bad, skipped)
     if log_stats is not None:
-        pending = GaugeMetricFamily(
-            "atlas_feedback_pending", "Predictions waiting to be written to the feedback log."
-        )
-        pending.add_metric([], float(log_stats["pending"]))
-        written = CounterMetricFamily(
-            "atlas_feedback_written", "Predictions written to the feedback log."
-        )
-        written.add_metric([], float(log_stats["written"]))
-        errors = CounterMetricFamily(
-            "atlas_feedback_write_errors", "Failed feedback-log writes (each is retried)."
-        )
-        errors.add_metric([], float(log_stats["write_errors"]))
-        yield from (pending, written, errors)
+        yield from log_families(log_stats)
+
+
+_LOG_FAMILIES = (
+    ("pending", GaugeMetricFamily, "atlas_feedback_pending", "Predictions waiting to be written."),
+    ("written", CounterMetricFamily, "atlas_feedback_written", "Predictions written to the log."),
+    (
+        "write_errors",
+        CounterMetricFamily,
+        "atlas_feedback_write_errors",
+        "Failed feedback-log writes (their records are kept and retried).",
+    ),
+    (
+        "dropped",
+        CounterMetricFamily,
+        "atlas_feedback_dropped",
+        "Predictions no row could be made of (left out of the log).",
+    ),
+    (
+        "unreadable_files",
+        GaugeMetricFamily,
+        "atlas_feedback_unreadable_files",
+        "Part files of the log that readers skip (cannot be read).",
+    ),
+    (
+        "summary_errors",
+        CounterMetricFamily,
+        "atlas_monitor_summary_errors",
+        "Model summaries that failed and were left out of a scrape.",
+    ),
+)
+
+
+def log_families(log_stats: dict[str, Any]) -> Iterator[Metric]:
+    """The feedback log's counters (:meth:`FeedbackLog.stats`, plus the monitor's
+    ``summary_errors``): one family each, for the keys present."""
+    for key, kind, name, doc in _LOG_FAMILIES:
+        if key in log_stats:
+            family = kind(name, doc)
+            family.add_metric([], float(log_stats[key]))
+            yield family
 
 
 class MonitorCollector:

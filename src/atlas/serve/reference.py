@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 
 from atlas.data import DatasetStore
 from atlas.registry import ModelRegistry
+from atlas.serve.feedback_read import json_object
 
 
 def reference_from_dataset(
@@ -71,16 +70,23 @@ class TrainingReference:
         return _normal(values.astype(object))
 
 
-def inputs_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The logged ``inputs`` JSON of each prediction as a frame (one column a field)."""
-    return pd.DataFrame.from_records([json.loads(s) for s in frame["inputs"]], index=frame.index)
+def inputs_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """What the model was given for each logged prediction, as a frame (one column a field:
+    the request's ``inputs`` over the looked-up ``features``), and which rows could be read
+    (a row whose stored JSON is not an object is an empty row, marked False)."""
+    records, readable = [], np.ones(len(frame), dtype=bool)
+    for i, (given, looked_up) in enumerate(zip(frame["inputs"], frame["features"], strict=True)):
+        inputs = json_object(given)
+        features = {} if looked_up is None else json_object(looked_up)
+        readable[i] = inputs is not None and features is not None
+        records.append({**(features or {}), **(inputs or {})} if readable[i] else {})
+    return pd.DataFrame.from_records(records, index=frame.index), readable
 
 
-def drift_reasons(ref: TrainingReference, frame: pd.DataFrame) -> pd.Series:
-    """Per logged prediction, the comma-separated features outside the training range or
-    with an unseen category ("" when none)."""
-    inputs = inputs_frame(frame)
-    reasons = pd.Series("", index=frame.index, dtype=object)
+def drift_reasons(ref: TrainingReference, inputs: pd.DataFrame) -> pd.Series:
+    """Per logged prediction (``inputs``: :func:`inputs_frame`), the comma-separated features
+    outside the training range or with an unseen category ("" when none)."""
+    reasons = pd.Series("", index=inputs.index, dtype=object)
     for name in ref.columns:
         values = ref.served(inputs, name)
         if name in ref.ranges:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
+from atlas.serve.enrich import ModelServing
+from atlas.serve.external.config import parse_connectors
 from atlas.serve.feedback_store import PredictionBatch
 from atlas.serve.service import PredictionEvent, PredictionService
 
 
-def to_batch(event: PredictionEvent) -> PredictionBatch:
-    """A prediction event as feedback-log rows (one per predicted row)."""
+def to_batch(event: PredictionEvent, looked_up: Collection[str] = ()) -> PredictionBatch:
+    """A prediction event as feedback-log rows (one per predicted row): the fields in
+    ``looked_up`` are the row's ``features``, the enricher's per-record flags its own."""
+    extra = dict(event.extra)
+    row_flags = extra.pop("flags", None)
     return PredictionBatch(
         request_id=event.request_id,
         model=event.model,
@@ -19,9 +25,19 @@ def to_batch(event: PredictionEvent) -> PredictionBatch:
         latency_ms=event.latency_ms,
         labels=event.labels.tolist(),
         classes=event.classes,
+        looked_up=looked_up,
         role=event.role,
-        flags=event.extra,
+        flags=extra,
+        row_flags=row_flags,
     )
+
+
+def looked_up(serving: ModelServing) -> frozenset[str]:
+    """The fields the server looks up for a model: its online features and connector fields."""
+    names = {feature.split(":", 1)[-1] for feature in serving.features}
+    for connector in parse_connectors(serving.connectors).connectors:
+        names |= set(connector.fields)
+    return frozenset(names)
 
 
 def rows_of(columns: dict[str, list[Any]], n: int) -> list[dict[str, Any]]:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from atlas.core.errors import AtlasError
 from atlas.serve.fast_routes import fast_path
+from atlas.serve.feedback_text import valid_text
 from atlas.serve.shaping import sticky_key
 from atlas.serve.state import served
 
@@ -20,7 +21,8 @@ METADATA_FIELDS |= {"metrics", "lineage"}
 
 class PredictRequest(BaseModel):
     records: list[dict[str, Any]] = Field(min_length=1, description="One object per row.")
-    request_id: str | None = None
+    # answered and logged as valid text (a lone surrogate is U+FFFD): the same id in both
+    request_id: Annotated[str, AfterValidator(valid_text)] | None = None
 
 
 class PredictResponse(BaseModel):
