@@ -35,7 +35,7 @@ def _records(draft, n: int = 3) -> list[dict]:
 def test_health_and_listing(served) -> None:
     _, client, *_ = served
     assert client.get("/v2/health/live").json() == {"live": True}
-    assert client.get("/v2/health/ready").json() == {"ready": True}
+    assert client.get("/v2/health/ready").json() == {"ready": True, "database": "ok"}
     models = client.get("/v1/models").json()
     assert models == [
         {"name": "credit", "task": "binary", "aliases": {"production": 1}, "latest_version": 2}
