@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+ATLAS_SYSTEMS = ("atlas", "atlas-v2", "atlas+feedback")
 TARGETS = {
     "throughput_x_mlflow": 3.0,
+    "throughput_x_mlserver": 2.0,
     "p99_at_half_peak_ms": 5.0,
     "overhead_p50_ms": 1.0,
     "swap_failed": 0,
@@ -13,21 +15,31 @@ TARGETS = {
 }
 
 
-def verdicts(res: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
-    """(target, goal, measured, met) for each target of the issue."""
-    out: list[tuple[str, str, str, bool | None]] = []
-    for system in ("atlas", "atlas-v2"):
-        ratios = [r["x_mlflow"] for r in res["levels"] if r["system"] == system and r["x_mlflow"]]
+def _peer_verdicts(res: dict[str, Any], system: str) -> list[tuple[str, str, str, bool]]:
+    rows = [r for r in res["levels"] if r["system"] == system]
+    out: list[tuple[str, str, str, bool]] = []
+    for key, peer in (("x_mlflow", "mlflow"), ("x_mlserver", "mlserver")):
+        ratios = [r[key] for r in rows if r.get(key)]
         if ratios:
+            goal = TARGETS[f"throughput_{key}"]
             worst = min(ratios)
+            name = f"throughput vs {'MLflow' if peer == 'mlflow' else 'MLServer'} ({system})"
             out.append(
-                (
-                    f"throughput vs MLflow ({system})",
-                    ">= 3x at every level",
-                    f"{worst:.2f}x (worst)",
-                    worst >= 3,
-                )
+                (name, f">= {goal:g}x at every level", f"{worst:.2f}x (worst)", worst >= goal)
             )
+    p99 = [r["p99_x_mlserver"] for r in rows if r.get("p99_x_mlserver")]
+    if p99:
+        worst = max(p99)
+        text = f"{worst:.2f}x MLServer's (worst)"
+        out.append((f"p99 vs MLServer ({system})", "lower at every level", text, worst < 1))
+    return out
+
+
+def verdicts(res: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(target, goal, measured, met) for each target of the issues."""
+    out: list[tuple[str, str, str, bool | None]] = []
+    for system in ATLAS_SYSTEMS:
+        out += _peer_verdicts(res, system)
     half = res.get("half_peak")
     if half:
         p99 = half["p99_ms"]
@@ -52,21 +64,30 @@ def verdicts(res: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
 
 def csv_rows(res: dict[str, Any]) -> list[dict[str, Any]]:
     keys = ["system", "endpoint", "concurrency", "rps", "p50_ms", "p99_ms", "errors", "x_mlflow"]
-    keys.append("cpu_ms_per_request")
+    keys += ["x_mlserver", "p99_x_mlserver", "cpu_ms_per_request"]
     return [{k: r.get(k) for k in keys} for r in res["levels"]]
+
+
+def _http_stack(venv: dict[str, str]) -> str:
+    return "yes" if "httptools" in venv and "uvloop" in venv else "no"
 
 
 def _versions(res: dict[str, Any]) -> str:
     stack = res.get("stack", {})
-    a, m = stack.get("atlas", {}), stack.get("mlflow", {})
+    a, m, s = stack.get("atlas", {}), stack.get("mlflow", {}), stack.get("mlserver")
     parts = [
         f"ATLAS {a.get('atlas-ml', '?')}",
         f"MLflow {m.get('mlflow-skinny', m.get('mlflow', '?'))}",
-        f"LightGBM {a.get('lightgbm', '?')}",
-        f"uvicorn {a.get('uvicorn', '?')} (httptools + uvloop: "
-        f"ATLAS {'yes' if 'httptools' in a and 'uvloop' in a else 'no'}, "
-        f"MLflow {'yes' if 'httptools' in m and 'uvloop' in m else 'no'})",
     ]
+    if s:
+        parts.append(
+            f"MLServer {s.get('mlserver', '?')} (mlserver-lightgbm "
+            f"{s.get('mlserver-lightgbm', '?')}, uvloop {s.get('uvloop', '?')})"
+        )
+    parts.append(f"LightGBM {a.get('lightgbm', '?')}")
+    http = f"ATLAS {_http_stack(a)}, MLflow {_http_stack(m)}"
+    http += f", MLServer {_http_stack(s)}" if s else ""
+    parts.append(f"uvicorn {a.get('uvicorn', '?')} (httptools + uvloop: {http})")
     return ", ".join(parts)
 
 
@@ -81,13 +102,15 @@ def _f(v: Any, digits: int = 2) -> str:
 def to_text(res: dict[str, Any]) -> str:
     lines = [
         f"{'system':<16} {'endpoint':<34} {'conc':>4} {'req/s':>8} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'err':>4} {'x mlflow':>8} {'cpu ms/req':>10}"
+        f"{'p99 ms':>7} {'err':>4} {'x mlflow':>8} {'x mlsrv':>7} {'p99/mlsrv':>9} "
+        f"{'cpu ms/req':>10}"
     ]
     for r in res["levels"]:
         lines.append(
             f"{r['system']:<16} {r['endpoint']:<34} {r['concurrency']:>4} {r['rps']:>8.0f} "
             f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['errors']:>4} "
-            f"{_f(r.get('x_mlflow')):>8} {_f(r.get('cpu_ms_per_request')):>10}"
+            f"{_f(r.get('x_mlflow')):>8} {_f(r.get('x_mlserver')):>7} "
+            f"{_f(r.get('p99_x_mlserver')):>9} {_f(r.get('cpu_ms_per_request')):>10}"
         )
     fl = res["floor"]
     lines.append(
@@ -117,6 +140,25 @@ def _where(res: dict[str, Any]) -> tuple[str, str]:
     return stamp.get("machine", {}).get("cpu", "?"), str(stamp.get("when", "?"))[:10]
 
 
+def ratio_table(res: dict[str, Any]) -> list[str]:
+    """ATLAS against each peer at each level: throughput ratios and p99 beside MLServer's."""
+    by = {(r["system"], r["concurrency"]): r for r in res["levels"]}
+    has_mls = any(r["system"] == "mlserver" for r in res["levels"])
+    head = "| ATLAS system | concurrency | x MLflow (req/s) |"
+    head += " x MLServer (req/s) | p99 ms ATLAS / MLServer |" if has_mls else ""
+    out = [head, "|---|---:|---:|" + ("---:|---:|" if has_mls else "")]
+    for (system, c), r in by.items():
+        if system not in ATLAS_SYSTEMS:
+            continue
+        line = f"| {system} | {c} | {_f(r.get('x_mlflow'))} |"
+        if has_mls:
+            peer = by.get(("mlserver", c))
+            p99 = f"{r['p99_ms']:.2f} / {peer['p99_ms']:.2f}" if peer else "-"
+            line += f" {_f(r.get('x_mlserver'))} | {p99} |"
+        out.append(line)
+    return out
+
+
 def to_markdown(res: dict[str, Any]) -> str:
     meta = res["meta"]
     cpu_model, date = _where(res)
@@ -143,18 +185,18 @@ def to_markdown(res: dict[str, Any]) -> str:
             if r is None:
                 cells += ["-", "-"]
                 continue
-            ratio = f" ({r['x_mlflow']:.1f}x)" if r.get("x_mlflow") else ""
             err = f", {r['errors']} err" if r["errors"] else ""
-            cells += [f"{r['rps']:.0f}{ratio}", f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}{err}"]
+            cells += [f"{r['rps']:.0f}", f"{r['p50_ms']:.2f} / {r['p99_ms']:.2f}{err}"]
         cpu = [by[(system, endpoint, c)].get("cpu_ms_per_request") for c in levels]
         cpu_cell = " - ".join(_f(v) for v in cpu if v is not None) or "-"
         out.append(f"| {system} | `{endpoint}` | " + " | ".join(cells) + f" | {cpu_cell} |")
+    out += ["", *ratio_table(res)]
     fl = res["floor"]
     out += [
         "",
         f"Floor: in-process `LoadedModel.predict_proba` on one row, p50 "
         f"{fl['predict_proba_p50_ms']:.3f} ms (preprocessing {fl['preprocess_p50_ms']:.3f} ms, "
-        f"boosters {fl['boosters_p50_ms']:.3f} ms). (Nx) = ATLAS / MLflow throughput; server CPU "
+        f"boosters {fl['boosters_p50_ms']:.3f} ms). Server CPU "
         f"= CPU time of the server's process tree per answered request, from the lowest to the "
         f"highest level. Versions: {_versions(res)}.",
         "",

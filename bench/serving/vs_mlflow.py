@@ -1,10 +1,13 @@
-"""ATLAS's inference server against `mlflow models serve` on the same LightGBM model.
+"""ATLAS's inference server against `mlflow models serve` and MLServer on the same LightGBM model.
 
 Train ATLAS on ../shared/data/tabular/default_credit_card_taiwan.csv (LightGBM only,
 ``--train-budget`` s; ``--model single``, the default: one booster; ``--model ensemble``: the
 AutoML's default weighted ensemble of cross-validation boosters), register it twice (v1, v2),
 export the package as an MLflow pyfunc (bench.serving.mlflow_pyfunc, venv by
-bench/serving/setup_mlflow.sh) and check both give the same probabilities. Servers on
+bench/serving/setup_mlflow.sh) and check both give the same probabilities; with ``--model single``
+also serve the package's booster text file with MLServer (bench.serving.mlserver_peer, venv by
+bench/serving/setup_mlserver.sh; its settings are documented there) and check its
+probabilities against ATLAS's on 200 held-out rows (to 1e-6) over HTTP. Servers on
 ``--server-core``, wrk on ``--load-core`` (1 thread, keep-alive, single-row JSON); per
 ``--concurrency`` level, interleaved (repeat, level, system): req/s, p50, p99, errors, server
 CPU per request of
@@ -13,6 +16,9 @@ CPU per request of
 - atlas-v2         the same server, POST /v2/models/{name}/infer (Open Inference Protocol)
 - atlas+feedback   ``atlas serve`` (prediction log and live monitor on), /v1 predict
 - mlflow           ``mlflow models serve --env-manager local -w 1``, POST /invocations
+- mlserver         ``mlserver start <folder>`` (mlserver_lightgbm.LightGBMModel, parallel_workers
+                   1, its default), POST /v2/models/{name}/infer, one FP32 tensor [1, 23]
+                   (single booster only: its LightGBM runtime serves one booster file)
 
 plus the floor (in-process ``LoadedModel.predict_proba``, one row), ATLAS's p99 at half its
 peak (Poisson think times), failures while v2/v1 are promoted under load, and cold starts
@@ -42,6 +48,7 @@ from typing import Any
 
 from bench.common.results import BENCH, REPO, add_canonical_flag, output_dir, write_json
 from bench.common.stamp import stamp
+from bench.serving import mlserver_peer as mp
 from bench.serving import model as sm
 from bench.serving.load import Server, free_port, http, metric_sum, wrk
 from bench.serving.report import csv_rows, to_markdown, to_text
@@ -93,8 +100,8 @@ def bodies(record: dict[str, Any]) -> dict[str, Any]:
 _STACK = """
 import importlib.metadata as m, json
 out = {}
-for name in ("atlas-ml", "mlflow-skinny", "mlflow", "lightgbm", "pandas", "numpy", "fastapi",
-             "uvicorn", "httptools", "uvloop"):
+for name in ("atlas-ml", "mlflow-skinny", "mlflow", "mlserver", "mlserver-lightgbm", "lightgbm",
+             "pandas", "numpy", "fastapi", "uvicorn", "httptools", "uvloop"):
     try:
         out[name] = m.version(name)
     except m.PackageNotFoundError:
@@ -223,10 +230,24 @@ def hot_swap(server: Server, body: Any, args: Any) -> dict[str, Any]:
     }
 
 
-def cold_starts(home: Path, model_dir: Path, body: dict[str, Any], args: Any) -> dict[str, Any]:
-    """Fresh processes, empty package cache; medians over ``args.cold_starts`` starts."""
+def _peer_cold_start(srv: Server, health: str, path: str, body: Any, args: Any) -> dict:
+    with srv:
+        ready = srv.start(args.server_core, health)
+        status, _, first = http("POST", srv.url + path, body)
+        _, _, second = http("POST", srv.url + path, body)
+    return {
+        "ready_ms": 1000 * ready,
+        "first_request_ms": first,
+        "second_request_ms": second,
+        "first_status": status,
+    }
+
+
+def cold_starts(home: Path, peers: dict[str, Any], body: dict[str, Any], args: Any) -> dict:
+    """Fresh processes, empty package cache; medians over ``args.cold_starts`` starts. ``peers``:
+    name -> (server factory, health path, request path, request body)."""
     logs = args.logs
-    trials: dict[str, list[dict[str, float]]] = {"atlas": [], "mlflow": []}
+    trials: dict[str, list[dict[str, float]]] = {"atlas": [], **{name: [] for name in peers}}
     auth = {"Authorization": f"Bearer {TOKEN}"}
     for _ in range(args.cold_starts):
         shutil.rmtree(home / "cache" / "models", ignore_errors=True)
@@ -251,27 +272,59 @@ def cold_starts(home: Path, model_dir: Path, body: dict[str, Any], args: Any) ->
                     "first_status": status,
                 }
             )
-        with mlflow_server(model_dir, logs) as srv:
-            ready = srv.start(args.server_core, "/ping")
-            status, _, first = http("POST", srv.url + INVOCATIONS, body[INVOCATIONS])
-            _, _, second = http("POST", srv.url + INVOCATIONS, body[INVOCATIONS])
-            trials["mlflow"].append(
-                {
-                    "ready_ms": 1000 * ready,
-                    "first_request_ms": first,
-                    "second_request_ms": second,
-                    "first_status": status,
-                }
-            )
+        for name, (make, health, path, peer_body) in peers.items():
+            trials[name].append(_peer_cold_start(make(), health, path, peer_body, args))
     return {
         name: {k: statistics.median(t[k] for t in runs) for k in runs[0]}
         for name, runs in trials.items()
     }
 
 
+PEERS = ("mlflow", "mlserver")
+
+
+def _ratio(value: float, base: dict[str, Any] | None, key: str) -> float | None:
+    return value / base[key] if base is not None and base[key] else None
+
+
+def ratios(levels: list[dict[str, Any]]) -> None:
+    """Per ATLAS row: throughput / MLflow's and / MLServer's at the same level (x_mlflow,
+    x_mlserver), and p99 / MLServer's (p99_x_mlserver: below 1 is a lower p99)."""
+    by = {(r["system"], r["concurrency"]): r for r in levels}
+    for r in levels:
+        ours = r["system"] not in PEERS
+        mlflow, mlserver = (by.get((peer, r["concurrency"])) for peer in PEERS)
+        r["x_mlflow"] = _ratio(r["rps"], mlflow, "rps") if ours else None
+        r["x_mlserver"] = _ratio(r["rps"], mlserver, "rps") if ours else None
+        r["p99_x_mlserver"] = _ratio(r["p99_ms"], mlserver, "p99_ms") if ours else None
+
+
+def start_mlserver(
+    home: Path, info: dict[str, Any], work: Path, args: Any
+) -> tuple[Server, Any, Any]:
+    """MLServer on the package's booster file, checked against ATLAS; (server, factory, body)."""
+    if not (mp.VENV / ".bench-stamp").is_file():
+        subprocess.run(["bash", str(BENCH / AREA / "setup_mlserver.sh")], check=True)
+    package = sm.package_folder(home)
+    names = mp.columns(package)
+    folder, port = mp.write_repository(package, sm.MODEL, work)
+
+    def make() -> Server:
+        return mp.server(folder, port, args.logs)
+
+    srv = make()
+    srv.start(args.server_core, mp.ready_path(sm.MODEL))
+    rows = info["records"][: mp.CHECK_ROWS]
+    args.mlserver_check = mp.check(srv, sm.MODEL, names, rows, sm.expected(home, rows))
+    return srv, make, mp.body(rows[:1], names)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     if not (MLFLOW_VENV / ".bench-stamp").is_file():
         subprocess.run(["bash", str(BENCH / AREA / "setup_mlflow.sh")], check=True)
+    if args.model != "single" and "mlserver" in args.systems:
+        print("mlserver left out: its LightGBM runtime serves one booster (--model single)")
+        args.systems.remove("mlserver")
     work = Path(tempfile.mkdtemp(prefix="bench-serving-"))
     home = args.home or work / "atlas-home"
     args.logs = output_dir(AREA, args.canonical) / "logs"
@@ -297,6 +350,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     atlas = atlas_server(home, False, args.logs)
     mlf = mlflow_server(model_dir, args.logs)
     fb = atlas_server(home, True, args.logs)
+    servers = [atlas, mlf, fb]
+    peers: dict[str, Any] = {
+        "mlflow": (
+            lambda: mlflow_server(model_dir, args.logs),
+            "/ping",
+            INVOCATIONS,
+            body[INVOCATIONS],
+        )
+    }
     try:
         atlas.start(args.server_core, "/v2/health/live")
         mlf.start(args.server_core, "/ping")
@@ -317,9 +379,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "atlas-v2": (atlas, V2, body[V2]),
             "atlas+feedback": (fb, V1, body[V1]),
         }
+        if "mlserver" in args.systems:
+            print("starting MLServer and checking it against ATLAS", flush=True)
+            mls, make_mls, mls_body = start_mlserver(home, info, work, args)
+            servers.append(mls)
+            targets = {"mlserver": (mls, mp.infer_path(sm.MODEL), mls_body), **targets}
+            peers["mlserver"] = (
+                make_mls,
+                mp.ready_path(sm.MODEL),
+                targets["mlserver"][1],
+                mls_body,
+            )
+            res["mlserver_check"] = {"rows": mp.CHECK_ROWS, "max_abs_diff": args.mlserver_check}
+            res["mlserver_settings"] = mp.settings_summary()
+            res["stack"]["mlserver"] = stack_info(mp.VENV / "bin/python")
         levels += sweep({k: v for k, v in targets.items() if k in args.systems}, args)
-        mlf.stop()
-        fb.stop()
+        for server in servers[1:]:
+            server.stop()
         if "atlas" in args.systems:
             peak = max(r["rps"] for r in levels if r["system"] == "atlas")
             res["half_peak"] = half = half_peak(atlas, body[V1], peak / 2, args)
@@ -328,19 +404,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             res["swap"] = hot_swap(atlas, body[V1], args)
             print(f"  hot swap: {res['swap']}", flush=True)
     finally:
-        for server in (atlas, mlf, fb):
+        for server in servers:
             server.stop()
-    mlflow_rps = {r["concurrency"]: r["rps"] for r in levels if r["system"] == "mlflow"}
-    for r in levels:
-        base = mlflow_rps.get(r["concurrency"])
-        r["x_mlflow"] = r["rps"] / base if base and r["system"] != "mlflow" else None
+    ratios(levels)
     res["levels"] = levels
     c1 = next((r for r in levels if r["system"] == "atlas" and r["concurrency"] == 1), None)
     if c1 is not None:
         res["overhead_p50_ms"] = c1["p50_ms"] - floor["predict_proba_p50_ms"]
     if args.cold_starts:
         print("cold starts", flush=True)
-        res["cold_start"] = cold_starts(home, model_dir, body, args)
+        res["cold_start"] = cold_starts(home, peers, body, args)
     shutil.rmtree(work, ignore_errors=True)  # the exported model (and the home if temporary)
     return res
 
@@ -350,7 +423,7 @@ def main() -> None:
     p.add_argument("--concurrency", default="1,4,16,64", help="Comma-separated levels.")
     p.add_argument("--duration", type=float, default=10.0, help="Seconds per level.")
     p.add_argument("--repeats", type=int, default=3, help="Runs per level (median).")
-    p.add_argument("--systems", default="mlflow,atlas,atlas-v2,atlas+feedback")
+    p.add_argument("--systems", default="mlflow,mlserver,atlas,atlas-v2,atlas+feedback")
     p.add_argument("--train-budget", type=float, default=20.0)
     p.add_argument(
         "--model",
