@@ -78,7 +78,15 @@ def test_full_flow_with_json_output(run) -> None:
 
     assert "-> 1" in run("models", "promote", "credit", "1").stdout
     move = json.loads(run("models", "promote", "credit", "2", "--json").stdout)
-    assert move == {"alias": "production", "from_version": 1, "model": "credit", "to_version": 2}
+    assert move == {
+        "alias": "production",
+        "from_version": 1,
+        "model": "credit",
+        "to_version": 2,
+        "changed": True,
+    }
+    again = json.loads(run("models", "promote", "credit", "2", "--json").stdout)
+    assert again["changed"] is False and again["from_version"] == again["to_version"] == 2
     back = json.loads(run("models", "rollback", "credit", "--json").stdout)
     assert back["to_version"] == 1
     shown = json.loads(run("models", "show", "credit", "--json").stdout)

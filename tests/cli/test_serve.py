@@ -23,7 +23,10 @@ from atlas.cli.main import main
             "models:\n  credit:\n    features: [spending:amount_7d]\n    entity_kee: id\n",
             ["models.credit.entity_kee: Extra inputs are not permitted"],
         ),
-        ("max_body_bytes: 0\n", ["max_body_bytes: Input should be greater than 0"]),
+        (
+            "max_body_bytes: 0\n",
+            ["max_body_bytes: Input should be greater than or equal to 1, got 0"],
+        ),
     ],
 )
 def test_a_bad_config_is_a_clear_message_and_exit_2(

@@ -16,15 +16,22 @@ from __future__ import annotations
 
 import importlib.util
 import time
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 
-from atlas.automl.ensemble import greedy_ensemble, tune_threshold
+from atlas.automl.engine_data import (
+    EngineConfig,
+    EngineResult,
+    InferLimitWarning,
+    Member,
+    TrialProgress,
+)
+from atlas.automl.ensemble import select_members, tune_threshold
 from atlas.automl.learners import LEARNERS, Learner
 from atlas.automl.learners.base import FIXED_MEMORY
 from atlas.automl.memory import available_memory, private_rss
@@ -48,58 +55,11 @@ MIN_CAPPED_ROWS = 100  # a trial whose memory cap leaves fewer rows than this is
 MIN_CAPPED_SHARE = 0.05  # ...or fewer than this share of the training rows
 POLL_SECONDS = 0.2  # the longest wait for worker messages between two planning steps
 KILL_GRACE = 0.5  # seconds past its time limit before a trial's worker is killed
+PRELOAD_MIN_SECONDS = 10.0  # with less search time left, workers import what their trial needs
 PARENT_MEMORY = 128 * 2**20  # bytes of each worker's share of memory_limit left to the parent
 NOT_COMPLETED = ("failed", "timeout")  # a learner with MAX_FAILURES of these is left out
+LOAD_RESERVE_TRIALS = 8  # the search keeps time to load this many of the best trials' models
 Clock = Callable[[], float]
-
-
-@dataclass
-class TrialProgress:
-    n_trials: int
-    elapsed: float
-    best_score: float | None
-    learner: str
-    score: float | None
-    state: str = "complete"  # the state of the trial that just ended (see TrialRecord)
-
-
-@dataclass
-class Member:
-    trial: int
-    learner: str
-    flavor: str
-    params: dict[str, Any]
-    weight: float
-    files: list[Path]
-
-
-@dataclass
-class EngineResult:
-    members: list[Member]
-    leaderboard: Any
-    best_trial: int | None
-    best_score: float | None
-    ensemble_score: float | None
-    threshold: float | None
-    n_trials: int
-    seconds: float
-    oof: np.ndarray | None = field(default=None, repr=False)
-
-
-@dataclass
-class EngineConfig:
-    task: str
-    n_classes: int
-    categorical: list[int]
-    metric: Metric
-    time_budget: float | None = 60.0
-    n_trials: int | None = None
-    seed: int = 0
-    n_jobs: int = 1
-    learners: list[str] | None = None
-    n_folds: int = 5
-    memory_limit: int | None = None
-    ensemble: bool = True
 
 
 def default_learners() -> list[str]:
@@ -189,14 +149,17 @@ class SearchEngine:
         # each worker's share of memory_limit (default: what the machine has free now); a
         # worker that grows past it is killed before the kernel's OOM killer picks a victim
         self.worker_memory = worker_memory(cfg.memory_limit or available_memory(), n_workers)
-        limit = search_limit(self.started, self.deadline)
+        limit = self._search_end()
         if self._left(limit) <= MIN_START_SECONDS:
             return self._finish(y, folds)  # no time for a trial: the caller's fallback decides
-        for learner in self.learners.values():
-            learner.preload()  # before the fork: workers inherit the imported libraries
+        # workers inherit the libraries imported before the fork; importing all of them (torch
+        # alone takes seconds) would eat a short budget, where each worker imports its trial's
+        if self._left(limit) >= PRELOAD_MIN_SECONDS:
+            for learner in self.learners.values():
+                learner.preload()
         pool = WorkerPool(n_workers, Shared(x, y, folds, self.learners, cfg.seed))
         try:
-            self._loop(pool, y, n_train, x.shape[1], limit)
+            self._loop(pool, y, n_train, x.shape[1])
         finally:
             for worker in pool.busy():
                 assert worker.job is not None
@@ -204,13 +167,23 @@ class SearchEngine:
             pool.close()
         return self._finish(y, folds)
 
-    def _loop(
-        self, pool: WorkerPool, y: np.ndarray, n_train: int, n_features: int, limit: float | None
-    ) -> None:
+    def _search_end(self) -> float | None:
+        """When the search stops: :func:`search_limit`, less the time loading the best trials'
+        fold models takes (measured in the workers), so ``fit`` returns a model ready to use."""
+        limit = search_limit(self.started, self.deadline)
+        if limit is None:
+            return None
+        done = sorted(
+            (r for r in self.records.values() if r.state == "complete" and r.oof is not None),
+            key=lambda r: r.sort_key(self.cfg.metric),
+        )
+        return limit - sum(sum(r.load_seconds) for r in done[:LOAD_RESERVE_TRIALS])
+
+    def _loop(self, pool: WorkerPool, y: np.ndarray, n_train: int, n_features: int) -> None:
         """Keep every worker busy until the limit, the trial count, or nothing is left to run."""
         n_trials = self.cfg.n_trials
         asked = 0
-        while self._left(limit) > 0:
+        while self._left(limit := self._search_end()) > 0:
             for worker in pool.idle():
                 if n_trials is not None and asked >= n_trials:
                     break
@@ -224,7 +197,7 @@ class SearchEngine:
                 return
             for event in pool.wait(min(POLL_SECONDS, max(self._left(limit), 0.0))):
                 self._handle(event, pool, y)
-            if self._left(limit) <= 0:
+            if self._left(self._search_end()) <= 0:
                 return  # what still runs is stopped by the budget, not by its own limit
             self._enforce_limits(pool)
 
@@ -276,6 +249,7 @@ class SearchEngine:
                 time_limit=self._time_limit(limit),
                 max_rows=cap,
                 out_dir=self.workdir / f"trial-{trial.number}",
+                infer_batch=self.cfg.infer_batch if self.cfg.infer_limit is not None else None,
             )
         return None
 
@@ -298,7 +272,10 @@ class SearchEngine:
         if event.kind == "fold":
             p = event.payload
             valid = self.folds[p["fold"]][1]
-            record.add_fold(valid, p["pred"], p["info"], p["file"], p["seconds"], len(y))
+            record.add_fold(
+                valid, p["pred"], p["info"], p["file"], p["seconds"], len(y), p["load_seconds"]
+            )
+            record.row_seconds = p.get("row_seconds", record.row_seconds)
             partial = record.partial_score(self.cfg.metric, y)
             record.trial.report(partial, p["step"])
             go = not record.trial.should_prune()
@@ -393,11 +370,20 @@ class SearchEngine:
                 len(self.records),
                 self.clock() - self.started,
             )
-        ens_score: float
-        if self.cfg.ensemble and len(pool) > 1:
-            weights, ens_score = greedy_ensemble([p[mask] for p in oofs], y[mask], metric)
-        else:
-            weights, ens_score = np.eye(len(pool))[0], float(pool[0].score or 0.0)
+        costs = self._row_costs(pool)
+        chosen = select_members(
+            [p[mask] for p in oofs],
+            [float(r.score or 0.0) for r in pool],
+            y[mask],
+            metric,
+            ensemble=self.cfg.ensemble,
+            costs=costs,
+            limit=self.cfg.infer_limit,
+            overhead=self.cfg.preprocess_row_seconds,
+        )
+        if chosen.warning is not None:
+            warnings.warn(chosen.warning, InferLimitWarning, stacklevel=2)
+        weights, ens_score = chosen.weights, chosen.score
         oof = np.sum([w * p for w, p in zip(weights, oofs, strict=True) if w > 0], axis=0)
         threshold = None
         if self.cfg.task == "binary" and metric.needs == "label":
@@ -410,12 +396,18 @@ class SearchEngine:
                 r.params,
                 float(w),
                 [Path(f) for f in r.files],
+                load_seconds=sum(r.load_seconds),
+                row_seconds=c,
+                infos=list(r.infos),
             )
-            for w, r in zip(weights, pool, strict=True)
+            for w, r, c in zip(weights, pool, _or_none(costs, len(pool)), strict=True)
             if w > 0
         ]
         weight_of = {m.trial: m.weight for m in members}
         board["ensemble_weight"] = [weight_of.get(t, 0.0) for t in board["trial"]]
+        if costs is not None:  # what an infer_limit was checked against
+            cost_of = {r.trial.number: float(c) for r, c in zip(pool, costs, strict=True)}
+            board["row_seconds"] = [cost_of.get(t) for t in board["trial"]]
         return EngineResult(
             members=members,
             leaderboard=board,
@@ -426,7 +418,26 @@ class SearchEngine:
             n_trials=len(self.records),
             seconds=self.clock() - self.started,
             oof=oof,
+            row_seconds=self._ensemble_row_seconds(members),
+            warning=chosen.warning,
         )
+
+    def _ensemble_row_seconds(self, members: list[Member]) -> float | None:
+        """Preprocessing and every member's fold models, per row (with an infer_limit)."""
+        if self.cfg.infer_limit is None:
+            return None
+        models = sum(m.row_seconds or 0.0 for m in members)
+        return self.cfg.preprocess_row_seconds + models
+
+    def _row_costs(self, pool: list[TrialRecord]) -> np.ndarray | None:
+        """Each candidate's predict time per row, all its fold models together (with a limit)."""
+        if self.cfg.infer_limit is None:
+            return None
+        return np.array([(r.row_seconds or 0.0) * len(r.files) for r in pool])
+
+
+def _or_none(values: np.ndarray | None, n: int) -> list[float | None]:
+    return [None] * n if values is None else [float(v) for v in values]
 
 
 def make_study(

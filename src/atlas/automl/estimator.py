@@ -2,8 +2,11 @@
 
 ``fit`` takes a DataFrame (numbers, categories as object/category dtype, missing values,
 datetimes, booleans) or an array, and ends within ``time_budget`` seconds, search, ensembling
-and loading included. With ``n_trials`` and no ``time_budget`` it is deterministic: trials run
-one after another with a fixed seed, so two fits give the same leaderboard and predictions.
+and loading the chosen models included: the first ``predict`` after ``fit`` loads nothing. With
+``n_trials`` and no ``time_budget`` it is deterministic: trials run one after another with a
+fixed seed, so two fits give the same leaderboard and predictions. ``infer_limit`` (seconds a
+row, measured on batches of ``infer_limit_batch_size`` rows) bounds the chosen ensemble's
+predict time (:func:`atlas.automl.ensemble.select_members`).
 """
 
 from __future__ import annotations
@@ -21,24 +24,26 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
-from atlas.automl.engine import EngineConfig, EngineResult, Member, SearchEngine, make_study
+from atlas.automl.engine import EngineConfig, EngineResult, SearchEngine, make_study
 from atlas.automl.fallback import baseline_member
 from atlas.automl.importance import permutation_importances
+from atlas.automl.inference import check_infer_limit, preprocess_row_seconds
 from atlas.automl.learners import check_learners
 from atlas.automl.limits import check_search_limits
+from atlas.automl.members import Kept, Weighted, keep, load_files, load_kept
 from atlas.automl.memory import parse_bytes
 from atlas.automl.metrics import get_metric
 from atlas.automl.study import optuna_warnings_only
 from atlas.automl.tasks import infer_task
 from atlas.automl.validation import choose_n_folds
 from atlas.registry import PackageDraft, TabularPreprocessor
-from atlas.registry.flavors import load_learner
 
 MIN_ROWS = 4
 IMPORTANCE_ROWS = 1000  # training rows kept for permutation importance
 
 
-def _n_jobs(n_jobs: int) -> int:
+def worker_count(n_jobs: int) -> int:
+    """Processes (or threads) for ``n_jobs``: -1 or 0 = the cores this process may use."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     cores = cores or 1
     return cores if n_jobs in (-1, 0) else max(1, min(n_jobs, cores))
@@ -59,6 +64,12 @@ def _check_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _plain_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A fold's fit info as JSON scalars (numpy numbers as Python's; anything else dropped)."""
+    plain = {k: v.item() if isinstance(v, np.generic) else v for k, v in info.items()}
+    return {k: v for k, v in plain.items() if isinstance(v, str | int | float | bool)}
+
+
 class _AutoBase(BaseEstimator):
     _kind = "classification"
 
@@ -75,6 +86,8 @@ class _AutoBase(BaseEstimator):
         ensemble: bool = True,
         storage: Any = None,
         study_name: str | None = None,
+        infer_limit: float | None = None,
+        infer_limit_batch_size: int | None = None,
     ) -> None:
         self.time_budget = time_budget
         self.metric = metric
@@ -87,6 +100,8 @@ class _AutoBase(BaseEstimator):
         self.ensemble = ensemble
         self.storage = storage
         self.study_name = study_name
+        self.infer_limit = infer_limit
+        self.infer_limit_batch_size = infer_limit_batch_size
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -145,6 +160,7 @@ class _AutoBase(BaseEstimator):
         budget, _ = check_search_limits(self.time_budget, self.n_trials, self.seed)
         deadline = began + budget if budget is not None else None
         check_learners(list(self.learners or []))
+        infer_batch = check_infer_limit(self.infer_limit, self.infer_limit_batch_size)
         frame = self._frame(X, fitting=True)
         self.n_features_in_ = frame.shape[1]
         target, task = self._target(y, len(frame))
@@ -167,11 +183,18 @@ class _AutoBase(BaseEstimator):
             time_budget=self.time_budget,
             n_trials=self.n_trials,
             seed=self.seed,
-            n_jobs=_n_jobs(self.n_jobs),
+            n_jobs=worker_count(self.n_jobs),
             learners=self.learners,
             n_folds=n_folds,
             memory_limit=parse_bytes(self.memory_limit) if self.memory_limit else None,
             ensemble=self.ensemble,
+            infer_limit=self.infer_limit,
+            infer_batch=infer_batch,
+            preprocess_row_seconds=preprocess_row_seconds(
+                self.preprocessor_.transform, frame, infer_batch
+            )
+            if infer_batch is not None
+            else 0.0,
         )
         with (
             optuna_warnings_only(),
@@ -200,36 +223,24 @@ class _AutoBase(BaseEstimator):
             "learner": best.learner,
             **{k.split(".", 1)[1]: v for k, v in best.params.items() if "." in k},
         }
-        # fold models are kept as the bytes of their files; they are deserialised on first
-        # use, so loading never eats into fit's budget
-        self._model_cache_: dict[str, Any] = {}
-        self.members_: list[tuple[Member, list[dict[str, bytes]]]] = [
-            (
-                m,
-                [
-                    {p.name: p.read_bytes() for p in f.parent.iterdir() if p.is_file()}
-                    for f in m.files
-                ],
-            )
-            for m in result.members
-        ]
+        # the fold models' files as bytes (for packages and pickles), and loaded now, inside
+        # fit's budget (the search kept time for it): the first predict loads nothing
+        self.members_: Kept = keep(result.members)
+        self._model_cache_: dict[str, Any] = {"predictors": load_files(result.members, self.task_)}
 
-    def _predictors(self) -> list[tuple[float, Any]]:
-        """(weight, predictor) per fold model, loaded from the kept bytes once."""
+    def __getstate__(self) -> dict[str, Any]:
+        """A pickle holds the fold models' bytes, not the loaded models (some hold native
+        handles); the unpickled estimator loads them on its first predict."""
+        state: dict[str, Any] = super().__getstate__()
+        if "_model_cache_" in state:
+            state = {**state, "_model_cache_": {}}
+        return state
+
+    def _predictors(self) -> Weighted:
+        """(weight, predictor) per fold model: loaded by fit, or from the kept bytes once."""
         cache = self._model_cache_  # filled in place: predicting leaves __dict__ unchanged
         if "predictors" not in cache:
-            total = sum(m.weight for m, _ in self.members_)
-            loaded = []
-            with tempfile.TemporaryDirectory(prefix="atlas-model-") as tmp:
-                for i, (member, blobs) in enumerate(self.members_):
-                    for j, (file, files) in enumerate(zip(member.files, blobs, strict=True)):
-                        folder = Path(tmp) / f"{i}-{j}"
-                        folder.mkdir()
-                        for name, data in files.items():
-                            (folder / name).write_bytes(data)
-                        predictor = load_learner(member.flavor, folder / file.name, self.task_)
-                        loaded.append((member.weight / total / len(blobs), predictor))
-            cache["predictors"] = loaded
+            cache["predictors"] = load_kept(self.members_, self.task_)
         return list(cache["predictors"])
 
     # -- predict --------------------------------------------------------------------------
@@ -281,6 +292,12 @@ class _AutoBase(BaseEstimator):
                     files,
                     weight=member.weight / len(member.files),
                     params=member.params,
+                    info={
+                        "learner": member.learner,
+                        "trial": member.trial,
+                        "fold": fold,
+                        **_plain_info(member.infos[fold] if fold < len(member.infos) else {}),
+                    },
                 )
         return draft
 

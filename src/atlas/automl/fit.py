@@ -17,17 +17,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from atlas.automl.engine import TrialProgress
 from atlas.automl.estimator import AutoClassifier, AutoRegressor
+from atlas.automl.inference import check_infer_limit
 from atlas.automl.learners import check_learners
 from atlas.automl.limits import check_search_limits, check_test_size
 from atlas.automl.metrics import get_metric, report
 from atlas.automl.outcome import check_completed
 from atlas.automl.runs import RunLog
+from atlas.automl.split import DEFAULT_TEST_SIZE, split_labelled
 from atlas.automl.study import study_storage
-from atlas.automl.tasks import encode_target, infer_task
+from atlas.automl.tasks import infer_task
 from atlas.core.database import masked, normalize_url
 from atlas.core.errors import InvalidInputError
 from atlas.core.logging import get_logger
@@ -90,17 +91,20 @@ def fit_dataset(
     metric: str | None = None,
     task: str | None = None,
     seed: int = 0,
-    test_size: float = 0.2,
+    test_size: float = DEFAULT_TEST_SIZE,
     dataset_version: int | None = None,
     learners: list[str] | None = None,
     force: bool = False,
     on_trial: Callable[[TrialProgress], None] | None = None,
     settings: Settings | None = None,
+    infer_limit: float | None = None,
+    infer_limit_batch_size: int | None = None,
 ) -> FitReport:
     """Search the best model for ``target`` in ``dataset`` and register it as ``model``."""
     began = time.monotonic()
     s = settings or get_settings()
     check_name("model", model)
+    check_infer_limit(infer_limit, infer_limit_batch_size)
     time_budget, n_trials = check_search_limits(time_budget, n_trials, seed)
     check_test_size(test_size)
     check_learners(list(learners or []))  # before anything is read or recorded
@@ -117,12 +121,9 @@ def fit_dataset(
         )
     task = infer_task(labelled[target], task)
     score = get_metric(metric, task)
-    y, classes = encode_target(labelled[target], task)
-    features = labelled.drop(columns=[target])
-    stratify = y if task != "regression" and np.bincount(y).min() >= 2 else None
-    x_train, x_test, y_train, y_test = train_test_split(
-        features, y, test_size=test_size, random_state=seed, stratify=stratify
-    )
+    split = split_labelled(labelled, target, task, seed, test_size)
+    x_train, x_test, y_train, y_test = split.x_train, split.x_test, split.y_train, split.y_test
+    classes = split.classes
     labels = np.asarray(classes)[y_train] if classes else y_train
     run_id = uuid.uuid4().hex
     study_name = f"{model}-{run_id[:12]}"
@@ -134,8 +135,11 @@ def fit_dataset(
         "time_budget": time_budget,
         "n_trials": n_trials,
         "seed": seed,
+        "test_size": test_size,
         "model": model,
         "learners": learners,
+        "infer_limit": infer_limit,
+        "infer_limit_batch_size": infer_limit_batch_size,
     }
     runs.start(run_id, dv.name, dv.version, study_name, params)
     log.info("automl.started", run_id=run_id, dataset=dv.name, version=dv.version, **params)
@@ -152,6 +156,8 @@ def fit_dataset(
             learners=learners,
             storage=study_storage(s.database_url),
             study_name=study_name,
+            infer_limit=infer_limit,
+            infer_limit_batch_size=infer_limit_batch_size,
         ).fit(x_train, labels, on_trial=on_trial)
         result = estimator.result_
         check_completed(result.best_trial, result.leaderboard, model, time_budget, n_trials)

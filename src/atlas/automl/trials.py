@@ -32,6 +32,8 @@ class TrialRecord:
     infos: list[dict[str, Any]] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     fold_seconds: list[float] = field(default_factory=list)
+    load_seconds: list[float] = field(default_factory=list)  # each fold model's load time
+    row_seconds: float | None = None  # one fold model's predict time per row (infer_limit)
 
     def add_fold(
         self,
@@ -41,6 +43,7 @@ class TrialRecord:
         file: str,
         seconds: float,
         n_rows: int,
+        load_seconds: float = 0.0,
     ) -> None:
         """Record one fold: its out-of-fold predictions on rows ``valid`` and its model file."""
         if self.oof is None or self.done is None:
@@ -51,6 +54,7 @@ class TrialRecord:
         self.infos.append(info)
         self.files.append(file)
         self.fold_seconds.append(seconds)
+        self.load_seconds.append(load_seconds)
 
     def partial_score(self, metric: Metric, y: np.ndarray) -> float:
         assert self.oof is not None and self.done is not None

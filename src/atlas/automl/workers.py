@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from atlas.automl.inference import load_back, row_seconds
 from atlas.automl.learners import Learner
 from atlas.automl.validation import Folds
 from atlas.registry.flavors import save_learner
@@ -50,6 +51,7 @@ class Job:
     time_limit: float  # seconds the trial may run, from when its worker starts it
     max_rows: int | None
     out_dir: Path
+    infer_batch: int | None = None  # rows a predict is timed on (an infer_limit), fold 0 only
 
 
 @dataclass
@@ -100,21 +102,22 @@ def _run_job(conn: Connection, shared: Shared, job: Job) -> None:
         )
         pred = fitted.predict(shared.x[valid])
         folder = job.out_dir / f"fold-{fold}"
-        filename = save_learner(learner.flavor, fitted.artifact, folder)
-        conn.send(
-            (
-                "fold",
-                job.trial,
-                {
-                    "step": step,
-                    "fold": fold,
-                    "pred": pred,
-                    "info": fitted.info,
-                    "seconds": time.perf_counter() - began,
-                    "file": str(folder / filename),
-                },
-            )
-        )
+        path = folder / save_learner(learner.flavor, fitted.artifact, folder)
+        seconds = time.perf_counter() - began
+        # loaded back as predict will load it: what loading costs, and what it predicts at
+        loaded, load_seconds = load_back(learner.flavor, path, learner.task)
+        payload = {
+            "step": step,
+            "fold": fold,
+            "pred": pred,
+            "info": fitted.info,
+            "seconds": seconds,
+            "file": str(path),
+            "load_seconds": load_seconds,
+        }
+        if job.infer_batch is not None and step == 0:
+            payload["row_seconds"] = row_seconds(loaded, shared.x[valid], job.infer_batch)
+        conn.send(("fold", job.trial, payload))
         if conn.recv() == "stop":
             break
     conn.send(("done", job.trial, {}))

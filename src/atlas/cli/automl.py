@@ -2,97 +2,17 @@
 
 from __future__ import annotations
 
-import json
-import textwrap
-from typing import TYPE_CHECKING, Any
-
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from atlas.cli.output import console, fmt, metrics_line, print_json
+from atlas.cli import options
+from atlas.cli.leaderboard import print_leaderboard, score_lines
+from atlas.cli.output import console, metrics_line, print_json
+from atlas.cli.progress import SearchProgress
 from atlas.core.errors import NotFoundError
 
-if TYPE_CHECKING:
-    from atlas.automl import TrialProgress
-
 app = typer.Typer(help="Tabular AutoML.", no_args_is_help=True)
-DEFAULT_ROWS = 10  # trials the fit command shows
-SECONDS_DIGITS = 1  # a trial's seconds are shown to a tenth
-COLUMN_GAP = "  "
-MIN_PARAMS_WIDTH = 12  # the params column never gets narrower than this
 PARAMS_HELP = "Show every parameter in full (by default each trial is one line, cut to fit)."
-
-
-def print_leaderboard(
-    rows: list[dict[str, Any]],
-    metric: str,
-    limit: int = DEFAULT_ROWS,
-    full_params: bool = False,
-    out: Console | None = None,
-) -> None:
-    """One line per trial, its parameters cut to the console's width with an ellipsis (a
-    trial that did not complete shows why instead); ``full_params`` wraps them onto more lines,
-    so every parameter shows."""
-    out = out or console
-    header = ["rank", "trial", "learner", "score", "state", "s"]  # the title names the metric
-    cells = [
-        [
-            str(r["rank"]),
-            str(r["trial"]),
-            str(r["learner"]),
-            fmt(r["score"]),
-            str(r["state"]),
-            f"{r['seconds']:.{SECONDS_DIGITS}f}",
-        ]
-        for r in rows[:limit]
-    ]
-    widths = [max(len(row[i]) for row in [header, *cells]) for i in range(len(header))]
-    indent = sum(widths) + len(COLUMN_GAP) * len(widths)
-    room = max(out.width - indent, MIN_PARAMS_WIDTH)
-
-    def line(row: list[str], params: str) -> str:
-        fixed = COLUMN_GAP.join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
-        return f"{fixed}{COLUMN_GAP}{params}".rstrip()
-
-    out.print(f"Leaderboard (cross-validated {metric})", highlight=False)
-    out.print(line(header, "params (or why not complete)"), style="bold", highlight=False)
-    for row, r in zip(cells, rows, strict=False):
-        params = _compact(r["params"], exact=full_params)
-        if r.get("note") and not full_params:
-            params = str(r["note"])
-        if not full_params:
-            cut = params if len(params) <= room else params[: room - 1] + "\u2026"
-            out.print(line(row, cut), markup=False, highlight=False)
-            continue
-        first, *rest = textwrap.wrap(params, room, break_long_words=False) or [""]
-        out.print(line(row, first), markup=False, highlight=False)
-        for more in rest:
-            out.print(" " * indent + more, markup=False, highlight=False)
-    if len(rows) > limit:
-        out.print(f"... and {len(rows) - limit} more trials (--json lists all)", highlight=False)
-
-
-def search_summary(
-    rows: list[dict[str, Any]], n_trials: int, seconds: float, metric: str, score: float | None
-) -> str:
-    """One line under the leaderboard: what was searched and what the registered model scored
-    (the ensemble of the trials with a weight, whose score no single row shows)."""
-    members = sum(1 for r in rows if (r.get("ensemble_weight") or 0) > 0)
-    model = f"ensemble of {members} trials" if members > 1 else "best trial"
-    return (
-        f"{n_trials} trials in {seconds:.1f} s; registered model ({model}): cross-validated "
-        f"{metric} {fmt(score)}"
-    )
-
-
-def _compact(params_json: str, exact: bool = False) -> str:
-    """``key=value`` pairs; numbers to three significant digits unless ``exact``."""
-    params = json.loads(params_json)
-    return " ".join(
-        f"{k}={v:.3g}" if isinstance(v, float) and not exact else f"{k}={v}"
-        for k, v in params.items()
-    )
+QUIET_HELP = "Print no progress while searching (--json prints none either)."
 
 
 @app.command("fit")
@@ -100,59 +20,73 @@ def fit(
     dataset: str = typer.Argument(..., help="Dataset name (atlas data add)."),
     target: str = typer.Option(..., "--target", "-t", help="Column to predict."),
     model: str = typer.Option(..., "--model", "-m", help="Register the result under this name."),
-    budget: float = typer.Option(60.0, "--budget", "-b", help="Seconds for the whole fit."),
+    budget: float = typer.Option(
+        60.0, "--budget", "-b", help="Seconds for the whole fit.", parser=options.budget
+    ),
     metric: str | None = typer.Option(None, "--metric", help="Default: roc_auc/log_loss/rmse."),
     task: str | None = typer.Option(None, "--task", help="binary, multiclass or regression."),
-    trials: int | None = typer.Option(None, "--trials", help="Fixed trial count (deterministic)."),
-    seed: int = typer.Option(0, "--seed"),
+    trials: int | None = typer.Option(
+        None, "--trials", help="Fixed trial count, >= 1 (deterministic).", parser=options.trials
+    ),
+    seed: int = typer.Option(0, "--seed", help="0 to 2**32-1.", parser=options.seed),
     learners: str | None = typer.Option(
         None, "--learners", help="Comma-separated subset, e.g. lightgbm,catboost,linear."
     ),
-    version: int | None = typer.Option(None, "--dataset-version", help="Default: newest."),
+    version: int | None = typer.Option(
+        None, "--dataset-version", help="Default: newest.", parser=options.optional_version
+    ),
     force: bool = typer.Option(False, "--force", help="Train on a version that failed checks."),
+    infer_limit: float | None = typer.Option(
+        None,
+        "--infer-limit",
+        help="Seconds a row the chosen models may take to predict (e.g. 0.0005); slower "
+        "members are left out of the ensemble.",
+    ),
+    infer_batch: int | None = typer.Option(
+        None,
+        "--infer-limit-batch-size",
+        help="Rows per predict call the limit is measured at: 1 for online requests, "
+        "10000 (default) for batch scoring.",
+    ),
     full_params: bool = typer.Option(False, "--params", help=PARAMS_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Search the best model, then register it as the next version of MODEL."""
+    """Search the best model, then register it as the next version of MODEL. Shows progress
+    while it searches; when no trial completes, registers nothing and exits with code 2."""
     from atlas.automl import fit_dataset
+    from atlas.automl.outcome import NoTrialCompleted
 
-    with Progress(
-        TextColumn("[bold]searching"),
-        BarColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.fields[trials]} trials, best {task.fields[best]}"),
-        console=console,
-        disable=as_json,
-        transient=True,
-    ) as progress:
-        bar = progress.add_task("fit", total=budget, trials=0, best="-")
-
-        def on_trial(p: TrialProgress) -> None:
-            best = f"{p.best_score:.4f}" if p.best_score is not None else "-"
-            progress.update(bar, completed=min(p.elapsed, budget), trials=p.n_trials, best=best)
-
-        report = fit_dataset(
-            dataset,
-            target,
-            model,
-            time_budget=budget,
-            n_trials=trials,
-            metric=metric,
-            task=task,
-            seed=seed,
-            dataset_version=version,
-            learners=learners.split(",") if learners else None,
-            force=force,
-            on_trial=on_trial,
-        )
+    try:
+        with SearchProgress(budget, trials, quiet=quiet or as_json) as progress:
+            report = fit_dataset(
+                dataset,
+                target,
+                model,
+                time_budget=budget,
+                n_trials=trials,
+                metric=metric,
+                task=task,
+                seed=seed,
+                dataset_version=version,
+                learners=learners.split(",") if learners else None,
+                force=force,
+                on_trial=progress.on_trial,
+                infer_limit=infer_limit,
+                infer_limit_batch_size=infer_batch,
+            )
+    except NoTrialCompleted as exc:
+        if exc.leaderboard and not as_json:  # every trial, and why it did not complete
+            print_leaderboard(exc.leaderboard, metric or "score", full_params=full_params)
+        raise
     if as_json:
         print_json(report.to_json())
         return
     rows = report.leaderboard.to_dict(orient="records")
     print_leaderboard(rows, report.metric, full_params=full_params)
-    console.print(
-        search_summary(rows, report.n_trials, report.seconds, report.metric, report.cv_score)
-    )
+    for line in score_lines(rows, report.metric, report.cv_score):
+        console.print(line, highlight=False)
+    console.print(f"{report.n_trials} trials in {report.seconds:.1f} s", highlight=False)
     console.print(f"test: {metrics_line(report.test_metrics)}")
     console.print(
         f"registered [bold]{report.model.name}[/] v{report.model.version} (run {report.run_id})"
@@ -184,3 +118,5 @@ def leaderboard(
         return
     metric = run["params"].get("metric", "score")
     print_leaderboard(rows, metric, limit=len(rows), full_params=full_params)
+    for line in score_lines(rows, metric, run["result"].get("cv_score")):
+        console.print(line, highlight=False)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import typer
 
-from atlas.cli.automl import print_leaderboard, search_summary
+from atlas.cli import options
+from atlas.cli.leaderboard import print_leaderboard, score_lines
 from atlas.cli.output import console, metrics_line, table
+from atlas.cli.progress import SearchProgress
 from atlas.core.errors import InvalidInputError
 
 
@@ -16,7 +18,9 @@ def demo(
         None, "--data", help="CSV with a 'target' column (default: the shipped German credit set)."
     ),
     target: str = typer.Option("target", "--target", help="Column to predict."),
-    budget: float = typer.Option(60.0, "--budget", "-b", help="AutoML seconds."),
+    budget: float = typer.Option(
+        60.0, "--budget", "-b", help="AutoML seconds.", parser=options.budget
+    ),
     model: str = typer.Option("credit-risk", "--model", help="Model name to register."),
 ) -> None:
     """Ingest a credit table (German credit by default), run AutoML, register, serve over
@@ -31,17 +35,21 @@ def demo(
             f"Demo data not found at {data.absolute()}.",
             hint="Pass --data PATH to a CSV file, or leave --data out to use the shipped sample.",
         )
-    report = run_demo(
-        data,
-        target=target,
-        model=model,
-        time_budget=budget,
-        on_step=lambda msg: console.print(f"[cyan]>[/] {msg}"),
-    )
+    with SearchProgress(budget) as progress:
+        report = run_demo(
+            data,
+            target=target,
+            model=model,
+            time_budget=budget,
+            on_step=lambda msg: console.print(f"[cyan]>[/] {msg}"),
+            on_trial=progress.on_trial,
+        )
     fit = report.fit
     rows = fit.leaderboard.to_dict(orient="records")
     print_leaderboard(rows, fit.metric)
-    console.print(search_summary(rows, fit.n_trials, fit.seconds, fit.metric, fit.cv_score))
+    for line in score_lines(rows, fit.metric, fit.cv_score):
+        console.print(line, highlight=False)
+    console.print(f"{fit.n_trials} trials in {fit.seconds:.1f} s", highlight=False)
     console.print(f"[bold]test metrics[/] (held-out 20%): {metrics_line(fit.test_metrics)}")
     table(
         f"Served predictions from {report.server_url}/v1/models/{model}:predict",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import typer
 
+from atlas.cli import options
 from atlas.cli.output import console, metrics_line, print_json, table
+from atlas.cli.refit import refit_full
 from atlas.registry.registry import DEFAULT_ALIAS, ModelRegistry
 
 app = typer.Typer(help="Registered models, versions and aliases.", no_args_is_help=True)
+app.command("refit-full")(refit_full)
 
 
 @app.command("list")
@@ -60,6 +63,8 @@ def show(
             f"dataset: {lineage.dataset.name} v{lineage.dataset.version} "
             f"({lineage.dataset.content_hash[:12]})"
         )
+    if lineage.refit_of:
+        console.print(f"refit-full of v{lineage.refit_of.version} (each member on all rows)")
     if lineage.search:
         console.print(
             f"search: run {lineage.search.run_id}, study {lineage.search.study_name}, "
@@ -78,7 +83,9 @@ def show(
 @app.command("promote")
 def promote(
     model: str = typer.Argument(..., help="Model name."),
-    version: int = typer.Argument(..., help="Version to point the alias at."),
+    version: int = typer.Argument(
+        ..., help="Version to point the alias at.", parser=options.version
+    ),
     alias: str = typer.Option(DEFAULT_ALIAS, "--alias", "-a", help="Alias to move."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:

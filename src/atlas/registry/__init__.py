@@ -6,6 +6,7 @@ from atlas.registry.manifest import (
     InputColumn,
     Lineage,
     Manifest,
+    RefitLineage,
     SearchLineage,
 )
 from atlas.registry.package import PackageDraft, verify_package
@@ -24,6 +25,7 @@ __all__ = [
     "ModelRegistry",
     "ModelVersion",
     "PackageDraft",
+    "RefitLineage",
     "SearchLineage",
     "TabularPreprocessor",
     "verify_package",

@@ -44,6 +44,11 @@ class LearnerRef(BaseModel):
     path: str
     weight: float = 1.0
     params: dict[str, Any] = Field(default_factory=dict)
+    info: dict[str, Any] = Field(
+        default_factory=dict,
+        description="What its fit learned (the boosting rounds kept, epochs) and where it came "
+        "from (trial, fold): what a refit on all rows reuses.",
+    )
 
 
 class DatasetLineage(BaseModel):
@@ -60,9 +65,18 @@ class SearchLineage(BaseModel):
     best_trial: int | None = None
 
 
+class RefitLineage(BaseModel):
+    """The bagged version a refit-full package was refitted from (``atlas models refit-full``)."""
+
+    name: str
+    version: int
+    manifest_sha256: str
+
+
 class Lineage(BaseModel):
     dataset: DatasetLineage | None = None
     search: SearchLineage | None = None
+    refit_of: RefitLineage | None = None
 
 
 class Manifest(BaseModel):

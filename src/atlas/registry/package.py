@@ -44,6 +44,7 @@ class PackageDraft:
         obj: Any,
         weight: float = 1.0,
         params: dict[str, Any] | None = None,
+        info: dict[str, Any] | None = None,
     ) -> None:
         """Save a fitted learner into the package in its flavor's safe format."""
         sub = f"learners/{len(self.learners)}-{name}"
@@ -55,6 +56,7 @@ class PackageDraft:
                 path=f"{sub}/{filename}",
                 weight=weight,
                 params=params or {},
+                info=info or {},
             )
         )
 
@@ -66,6 +68,7 @@ class PackageDraft:
         files: dict[str, bytes],
         weight: float = 1.0,
         params: dict[str, Any] | None = None,
+        info: dict[str, Any] | None = None,
     ) -> None:
         """Add a learner already saved in its flavor's format (``main`` is the file to load)."""
         sub = f"learners/{len(self.learners)}-{name}"
@@ -80,6 +83,7 @@ class PackageDraft:
                 path=f"{sub}/{main}",
                 weight=weight,
                 params=params or {},
+                info=info or {},
             )
         )
 

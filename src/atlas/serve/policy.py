@@ -7,8 +7,10 @@ added to :class:`RequestPolicy` holds for both at once. It enforces:
 - the body size: a declared ``Content-Length`` over ``max_body_bytes`` is refused before a
   byte is read; a body streamed without one is read up to the limit, then handed on whole;
 - bearer tokens per path prefix: the management API (``/v1/admin``) needs ``admin_token`` and
-  is disabled (403) without one; the model routes (``/v1/models``, ``/v2/models``) need
-  ``api_token`` when one is configured. The token counts only in one
+  is disabled (403) without one; the label route (``/v1/models/{name}/labels``) needs
+  ``labels_token``, else ``admin_token``, and is disabled without either; the other model
+  routes (``/v1/models``, ``/v2/models``) need ``api_token`` when one is configured. The first
+  rule that covers a path decides. The token counts only in one
   ``Authorization: Bearer <token>`` header (not bare, not twice), and is compared as the bytes
   sent, in constant time: a header with any bytes (non-ASCII, control characters, huge) is a
   401, never a 500.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +36,7 @@ from atlas.serve import responses
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 ADMIN_PREFIX = "/v1/admin"
 MODEL_PREFIXES = ("/v1/models", "/v2/models", "/v2/repository")
+LABELS_PATH = re.compile(r"/v1/models/[^/]+/labels")
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 BEARER = b"bearer"
 MAX_LENGTH_DIGITS = 19  # a Content-Length longer than this is past any body limit (int64)
@@ -59,9 +63,11 @@ class TokenRule:
     token: str | None
     setting: str  # what to configure, for the hint
     required: bool = False
+    pattern: re.Pattern[str] | None = None  # when set, the whole path must match it too
 
     def covers(self, path: str) -> bool:
-        return path.startswith(self.prefixes)
+        whole = self.pattern is None or self.pattern.fullmatch(path) is not None
+        return path.startswith(self.prefixes) and whole
 
     def check(self, authorization: list[bytes]) -> None:
         """``authorization``: the request's Authorization header values, as sent (bytes)."""
@@ -106,12 +112,23 @@ class RequestPolicy:
 
     @classmethod
     def of(
-        cls, max_body_bytes: int, admin_token: str | None, api_token: str | None
+        cls,
+        max_body_bytes: int,
+        admin_token: str | None,
+        api_token: str | None,
+        labels_token: str | None = None,
     ) -> RequestPolicy:
         return cls(
             max_body_bytes,
             (
                 TokenRule((ADMIN_PREFIX,), admin_token, "ATLAS_ADMIN_TOKEN", required=True),
+                TokenRule(
+                    ("/v1/models/",),
+                    labels_token or admin_token,
+                    "labels_token in the server config (else ATLAS_ADMIN_TOKEN)",
+                    required=True,
+                    pattern=LABELS_PATH,
+                ),
                 TokenRule(MODEL_PREFIXES, api_token, "api_token in the server config"),
             ),
         )
@@ -126,6 +143,7 @@ class RequestPolicy:
         for rule in self.tokens:
             if rule.covers(path):
                 rule.check(_values(scope, b"authorization"))
+                return
 
     def _fits(self, length: bytes) -> bool:
         digits = length.strip()

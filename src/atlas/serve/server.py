@@ -38,9 +38,9 @@ from atlas.serve.monitoring import Monitor
 from atlas.serve.policy import ADMIN_PREFIX, Guard, RequestPolicy, route_path
 from atlas.serve.prometheus import MonitorCollector
 from atlas.serve.rollout import Rollouts
-from atlas.serve.routes import admin, health, v1, v2
+from atlas.serve.routes import admin, health, labels, v1, v2
 from atlas.serve.service import Overloaded, PredictionEvent, PredictionService
-from atlas.serve.shaping import to_batch
+from atlas.serve.shaping import looked_up, to_batch
 from atlas.serve.state import Served
 
 __all__ = ["ServerConfig", "create_app"]
@@ -82,13 +82,14 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.served = served
-    for group in (health, v2, v1, admin):
+    app.state.feedback = feedback
+    for group in (health, v2, v1, labels, admin):
         app.include_router(group.router)
     _add_error_handlers(app)
     # the prediction endpoints again, for well-formed requests, without FastAPI's layers ...
     app.add_middleware(FastRoutes, routes=fast_routes_of(app), on_error=responses.handled)
     # ... and in front of both pipelines, the one place every request is checked
-    policy = RequestPolicy.of(cfg.max_body_bytes, cfg.admin_token, cfg.api_token)
+    policy = RequestPolicy.of(cfg.max_body_bytes, cfg.admin_token, cfg.api_token, cfg.labels_token)
     app.add_middleware(Guard, policy=policy)
     return app
 
@@ -105,7 +106,10 @@ def _served(
     )
     all_hooks = list(hooks)
     if feedback is not None:
-        all_hooks.append(lambda event: feedback.record(to_batch(event)))
+        fields = {name: looked_up(serving) for name, serving in cfg.models.items()}
+        all_hooks.append(
+            lambda event: feedback.record(to_batch(event, fields.get(event.model, ())))
+        )
     rollouts = Rollouts(registry.db, cfg.alias_ttl)
     service = PredictionService(models, ServerMetrics(), rollouts, cfg.max_in_flight, all_hooks)
     return Served(service, Enricher(cfg.models, feature_store), cfg)

@@ -13,6 +13,7 @@ atlas.automl``, stays light.
 from __future__ import annotations
 
 import importlib
+import statistics
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -52,6 +53,17 @@ def time_left(deadline: float | None) -> float:
 def out_of_time(deadline: float | None) -> bool:
     """Whether an iterative fit must stop now: less than :data:`DEADLINE_MARGIN` is left."""
     return time_left(deadline) < DEADLINE_MARGIN
+
+
+def fixed_count(
+    key: str, params: dict[str, Any], infos: list[dict[str, Any]], learned: str
+) -> dict[str, Any]:
+    """``params`` with ``key`` fixed to the mean of the folds' ``learned`` counts (at least 1);
+    unchanged when no fold recorded one."""
+    counts = [int(info[learned]) for info in infos if info.get(learned)]
+    if not counts:
+        return dict(params)
+    return {**params, key: max(1, round(statistics.fmean(counts)))}
 
 
 class Learner(ABC):
@@ -131,6 +143,12 @@ class Learner(ABC):
         deadline: float | None = None,
     ) -> Fitted:
         """Fit; with a validation set, stop early on it and record what was learned."""
+
+    def refit_params(self, params: dict[str, Any], infos: list[dict[str, Any]]) -> dict[str, Any]:
+        """The configuration that refits on all training rows at once (no validation fold),
+        from what its cross-validation fits learned (``Fitted.info`` of each fold): iterative
+        learners fix the iteration count the folds kept; others refit as configured."""
+        return dict(params)
 
     def estimate_memory(self, n_rows: int, n_features: int) -> int:
         """Peak bytes one fit needs beyond the shared data (a conservative guess)."""

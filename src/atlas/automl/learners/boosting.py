@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from atlas.automl.learners.base import Learner
+from atlas.automl.learners.base import Learner, fixed_count
 
 MAX_ROUNDS = 3000  # boosting rounds when neither early stopping nor the deadline stops sooner
 EARLY_STOP = 50  # rounds without improvement on the validation fold before training stops
@@ -32,6 +32,10 @@ class BoostingLearner(Learner):
         own = self.own(params)
         own.pop("class_weight", None)
         return int(own.pop(ROUNDS_PARAM, MAX_ROUNDS)), own
+
+    def refit_params(self, params: dict[str, Any], infos: list[dict[str, Any]]) -> dict[str, Any]:
+        """The mean of the rounds the folds kept (as AutoGluon's refit_full), fixed."""
+        return fixed_count(self.key(ROUNDS_PARAM), params, infos, "best_iteration")
 
     def estimate_cost(self, n_rows: int, n_features: int) -> float:
         work = n_rows * n_features * EXPECTED_ROUNDS

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import optuna
 
-from atlas.automl.learners.base import Fitted, Learner, out_of_time
+from atlas.automl.learners.base import Fitted, Learner, fixed_count, out_of_time
 from atlas.core.errors import MissingDependencyError
 
 if TYPE_CHECKING:
@@ -110,6 +110,10 @@ class MLPLearner(Learner):
             "y_mean": y_mean,
             "y_std": y_std,
         }
+
+    def refit_params(self, params: dict[str, Any], infos: list[dict[str, Any]]) -> dict[str, Any]:
+        """The mean of the folds' best epoch counts, fixed."""
+        return fixed_count(self.key("n_epochs"), params, infos, "n_epochs")
 
     def fit(
         self,
