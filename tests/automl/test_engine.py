@@ -17,11 +17,14 @@ import pytest
 
 from atlas.automl import AutoClassifier
 from atlas.automl.engine import (
+    FIRST_PREDICT_ROWS,
+    MAX_RESERVE_SHARE,
     MIN_TRIAL_SECONDS,
     EngineConfig,
     EngineResult,
     SearchEngine,
     make_study,
+    ready_reserve,
     search_limit,
     trial_time_limit,
     worker_memory,
@@ -29,6 +32,7 @@ from atlas.automl.engine import (
 from atlas.automl.learners.base import FIXED_MEMORY
 from atlas.automl.learners.linear import LinearLearner
 from atlas.automl.metrics import get_metric
+from atlas.automl.trials import TrialRecord
 from atlas.testing.learner import CATEGORICAL, sample_data
 from tests.automl.conftest import InstallLearners
 from tests.conftest import CREDIT_G
@@ -140,6 +144,16 @@ def test_the_search_stops_early_enough_to_ensemble() -> None:
     assert search_limit(0.0, 100.0) == pytest.approx(96.0)  # 4% of a long budget
     assert search_limit(0.0, 10.0) == pytest.approx(9.25)  # at least 0.75 s
     assert search_limit(0.0, None) is None
+
+
+def test_the_search_keeps_time_to_load_and_first_predict_the_best_trials() -> None:
+    fast = TrialRecord(None, "linear", {}, load_seconds=[0.01] * 5, predict_row_seconds=[1e-6] * 5)
+    slow = TrialRecord(None, "knn", {}, load_seconds=[0.1] * 5, predict_row_seconds=[1e-4] * 5)
+    rows = FIRST_PREDICT_ROWS
+    assert ready_reserve([fast], 60.0) == pytest.approx(0.05 + rows * 5e-6)
+    assert ready_reserve([fast, slow], 60.0) == pytest.approx(0.55 + rows * 5.05e-4)
+    assert ready_reserve([slow] * 8, 10.0) == pytest.approx(MAX_RESERVE_SHARE * 10.0)  # capped
+    assert ready_reserve([], 60.0) == 0.0
 
 
 def test_a_trial_gets_its_share_or_three_times_the_slowest() -> None:

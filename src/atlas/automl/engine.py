@@ -59,6 +59,8 @@ PRELOAD_MIN_SECONDS = 10.0  # with less search time left, workers import what th
 PARENT_MEMORY = 128 * 2**20  # bytes of each worker's share of memory_limit left to the parent
 NOT_COMPLETED = ("failed", "timeout")  # a learner with MAX_FAILURES of these is left out
 LOAD_RESERVE_TRIALS = 8  # the search keeps time to load this many of the best trials' models
+FIRST_PREDICT_ROWS = 5_000  # ...and for them to predict a first batch of this many rows...
+MAX_RESERVE_SHARE = 0.1  # ...but never more than this share of the budget
 Clock = Callable[[], float]
 
 
@@ -77,6 +79,13 @@ def search_limit(started: float, deadline: float | None) -> float | None:
         return None
     reserve = max(MIN_ENSEMBLE_SECONDS, ENSEMBLE_SHARE * (deadline - started))
     return deadline - reserve
+
+
+def ready_reserve(best: list[TrialRecord], budget: float) -> float:
+    """Seconds kept to load the ``best`` trials' fold models and have them predict
+    FIRST_PREDICT_ROWS rows, at most MAX_RESERVE_SHARE of the ``budget``."""
+    need = sum(sum(r.load_seconds) + FIRST_PREDICT_ROWS * sum(r.predict_row_seconds) for r in best)
+    return min(need, MAX_RESERVE_SHARE * budget)
 
 
 def trial_time_limit(budget: float, finished: list[float], left: float) -> float:
@@ -168,16 +177,17 @@ class SearchEngine:
         return self._finish(y, folds)
 
     def _search_end(self) -> float | None:
-        """When the search stops: :func:`search_limit`, less the time loading the best trials'
-        fold models takes (measured in the workers), so ``fit`` returns a model ready to use."""
+        """When the search stops: :func:`search_limit`, less the time the best trials' fold
+        models take to load and to predict a first batch (both measured in the workers), so
+        ``fit`` returns a loaded model and its first prediction stays inside the budget."""
         limit = search_limit(self.started, self.deadline)
-        if limit is None:
-            return None
+        if limit is None or self.deadline is None:
+            return limit
         done = sorted(
             (r for r in self.records.values() if r.state == "complete" and r.oof is not None),
             key=lambda r: r.sort_key(self.cfg.metric),
         )
-        return limit - sum(sum(r.load_seconds) for r in done[:LOAD_RESERVE_TRIALS])
+        return limit - ready_reserve(done[:LOAD_RESERVE_TRIALS], self.deadline - self.started)
 
     def _loop(self, pool: WorkerPool, y: np.ndarray, n_train: int, n_features: int) -> None:
         """Keep every worker busy until the limit, the trial count, or nothing is left to run."""
@@ -273,7 +283,14 @@ class SearchEngine:
             p = event.payload
             valid = self.folds[p["fold"]][1]
             record.add_fold(
-                valid, p["pred"], p["info"], p["file"], p["seconds"], len(y), p["load_seconds"]
+                valid,
+                p["pred"],
+                p["info"],
+                p["file"],
+                p["seconds"],
+                len(y),
+                p["load_seconds"],
+                p["predict_row_seconds"],
             )
             record.row_seconds = p.get("row_seconds", record.row_seconds)
             partial = record.partial_score(self.cfg.metric, y)

@@ -33,6 +33,7 @@ class TrialRecord:
     files: list[str] = field(default_factory=list)
     fold_seconds: list[float] = field(default_factory=list)
     load_seconds: list[float] = field(default_factory=list)  # each fold model's load time
+    predict_row_seconds: list[float] = field(default_factory=list)  # each fold's predict a row
     row_seconds: float | None = None  # one fold model's predict time per row (infer_limit)
 
     def add_fold(
@@ -44,6 +45,7 @@ class TrialRecord:
         seconds: float,
         n_rows: int,
         load_seconds: float = 0.0,
+        predict_row_seconds: float = 0.0,
     ) -> None:
         """Record one fold: its out-of-fold predictions on rows ``valid`` and its model file."""
         if self.oof is None or self.done is None:
@@ -55,6 +57,7 @@ class TrialRecord:
         self.files.append(file)
         self.fold_seconds.append(seconds)
         self.load_seconds.append(load_seconds)
+        self.predict_row_seconds.append(predict_row_seconds)
 
     def partial_score(self, metric: Metric, y: np.ndarray) -> float:
         assert self.oof is not None and self.done is not None

@@ -100,7 +100,9 @@ def _run_job(conn: Connection, shared: Shared, job: Job) -> None:
             learner.sample_weight(job.params, y_train),
             _soft_deadline(hard_deadline, len(job.folds) - step),
         )
+        predict_began = time.perf_counter()
         pred = fitted.predict(shared.x[valid])
+        predict_seconds = time.perf_counter() - predict_began
         folder = job.out_dir / f"fold-{fold}"
         path = folder / save_learner(learner.flavor, fitted.artifact, folder)
         seconds = time.perf_counter() - began
@@ -114,6 +116,7 @@ def _run_job(conn: Connection, shared: Shared, job: Job) -> None:
             "seconds": seconds,
             "file": str(path),
             "load_seconds": load_seconds,
+            "predict_row_seconds": predict_seconds / max(len(valid), 1),
         }
         if job.infer_batch is not None and step == 0:
             payload["row_seconds"] = row_seconds(loaded, shared.x[valid], job.infer_batch)
