@@ -48,7 +48,10 @@ async def _predict(request: Request, name: str, ref: str | None, body: PredictRe
     state = served(request)
     limit = state.config.max_records
     if len(body.records) > limit:
-        raise AtlasError(f"{len(body.records)} records; at most {limit}.")
+        raise AtlasError(
+            f"{len(body.records)} records in one request; at most {limit}.",
+            hint=f"Split the records into requests of at most {limit} (max_records).",
+        )
     service = state.service
     await service.prepare(name)
     sticky = sticky_key(service, name, body.records)
