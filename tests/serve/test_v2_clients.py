@@ -286,3 +286,18 @@ def test_a_client_following_the_metadata_of_an_enriched_model(enriched) -> None:
     )
     np.testing.assert_allclose(result.as_numpy("probabilities"), expected, rtol=1e-7)
     assert caught.value.status() == "400" and "['customer_id']" in caught.value.message()
+
+
+def test_triton_client_readiness_loads_a_registered_model(server) -> None:
+    """A model not yet in memory is loaded by its ready probe (it would answer), so a client
+    that waits for readiness is told the truth; an unknown model is not ready."""
+    srv, client, _, _ = server
+    with triton.InferenceServerClient(f"127.0.0.1:{srv.port}") as tc:
+        before = tc.get_model_repository_index()
+        assert [(m["name"], m["state"]) for m in before] == [("credit", "UNAVAILABLE")]
+        assert tc.is_model_ready("credit")
+        after = tc.get_model_repository_index()
+        assert not tc.is_model_ready("nosuch")
+    assert [(m["name"], m["state"]) for m in after] == [("credit", "READY")]
+    assert client.get("/v2/models/credit/ready").json() == {"name": "credit", "ready": True}
+    assert client.get("/v2/models/nosuch/ready").status_code == 404

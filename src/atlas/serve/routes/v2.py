@@ -59,9 +59,16 @@ def _accepted(state: Served, model: LoadedModel) -> list[AcceptedInput]:
 
 
 @router.get("/v2/models/{name}/ready")
-def v2_ready(request: Request, name: str) -> dict[str, Any]:
+async def v2_ready(request: Request, name: str) -> dict[str, Any]:
+    """200 once the model serves. A registered model not yet in memory is loaded now, so a
+    client (tritonclient's ``is_model_ready``) or a probe that waits for readiness warms it
+    instead of being told "not ready" about a model that would answer; one that cannot load
+    answers the load's error (a corrupt package, say), never 200."""
     models = served(request).models
-    return {"name": name, "ready": models.is_loaded(name, models.resolve(name, None))}
+    version = models.resolve(name, None)
+    if not models.is_loaded(name, version):
+        await run_in_threadpool(models.get, name, None)
+    return {"name": name, "ready": True}
 
 
 @router.post("/v2/repository/index")
