@@ -21,6 +21,7 @@ from atlas.core.numbers import check_int
 from atlas.core.versions import parse_version
 
 MAX_REPLICAS = 1024
+MAX_WORKERS = 64  # server processes on one machine (``atlas serve --workers``)
 T = TypeVar("T")
 
 
@@ -66,6 +67,12 @@ def seed(value: object) -> int:
 @_option
 def replicas(value: object) -> int:
     return check_int(value, "The replica count", low=1, high=MAX_REPLICAS)
+
+
+@_option
+def workers(value: object) -> int:
+    """``--workers``: server processes on one port, 1 to 64."""
+    return check_int(value, "The worker count", low=1, high=MAX_WORKERS)
 
 
 @_option

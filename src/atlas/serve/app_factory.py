@@ -1,5 +1,6 @@
 """The one way a served app is built from settings: ``atlas serve`` and every Ray Serve replica
-call :func:`app_from_settings`, so both serve the same app (the feedback log, the live monitor
+call :func:`app_from_settings` (so does each worker process of ``atlas serve --workers N``,
+:mod:`atlas.serve.workers`), so all serve the same app (the feedback log, the live monitor
 and its drift reference included)."""
 
 from __future__ import annotations
@@ -37,4 +38,6 @@ def app_from_settings(
         monitor = Monitor(
             log, reference_loader=lambda model: reference_from_lineage(registry, datasets, model)
         )
-    return create_app(registry, config, feature_store=feature_store, feedback=log, monitor=monitor)
+    app = create_app(registry, config, feature_store=feature_store, feedback=log, monitor=monitor)
+    app.state.monitor = monitor  # a worker process mirrors its log counters (serve.workers)
+    return app

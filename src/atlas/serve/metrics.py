@@ -1,8 +1,16 @@
-"""Prometheus metrics of one server instance (its own registry: no global state)."""
+"""Prometheus metrics of one server instance (its own registry: no global state).
+
+With several worker processes (``atlas serve --workers N``) the values live in the workers'
+shared metric files and a scrape sums them (:mod:`atlas.serve.multiprocess_metrics`); the
+gauges say how: ``livesum`` over the live workers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from atlas.serve.multiprocess_metrics import family_names, multiprocess_dir, render_aggregated
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
 
@@ -37,10 +45,16 @@ class ServerMetrics:
             registry=self.registry,
         )
         self.loaded = Gauge(
-            "atlas_models_loaded", "Model versions in memory.", registry=self.registry
+            "atlas_models_loaded",
+            "Model versions in memory (summed over worker processes: each loads its own).",
+            multiprocess_mode="livesum",
+            registry=self.registry,
         )
         self.in_flight = Gauge(
-            "atlas_requests_in_flight", "Prediction requests being served.", registry=self.registry
+            "atlas_requests_in_flight",
+            "Prediction requests being served.",
+            multiprocess_mode="livesum",
+            registry=self.registry,
         )
         self.rejected = Counter(
             "atlas_overload_rejections_total",
@@ -54,5 +68,16 @@ class ServerMetrics:
             registry=self.registry,
         )
 
+        own = [self.requests, self.rows, self.latency, self.cold_start, self.loaded]
+        self._own = family_names([*own, self.in_flight, self.rejected, self.rollout])
+        self.on_scrape: list[Callable[[], None]] = []  # run before each render
+
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        """The exposition text: this process's registry, or with worker processes every
+        worker's counts summed (plus this registry's other collectors, e.g. the monitor)."""
+        for hook in self.on_scrape:
+            hook()
+        path = multiprocess_dir()
+        if path is None:
+            return generate_latest(self.registry)
+        return render_aggregated(self.registry, path, self._own)

@@ -74,7 +74,7 @@ def metric_families(
         yield from log_families(log_stats)
 
 
-_LOG_FAMILIES = (
+LOG_FAMILIES = (
     ("pending", GaugeMetricFamily, "atlas_feedback_pending", "Predictions waiting to be written."),
     ("written", CounterMetricFamily, "atlas_feedback_written", "Predictions written to the log."),
     (
@@ -107,7 +107,7 @@ _LOG_FAMILIES = (
 def log_families(log_stats: dict[str, Any]) -> Iterator[Metric]:
     """The feedback log's counters (:meth:`FeedbackLog.stats`, plus the monitor's
     ``summary_errors``): one family each, for the keys present."""
-    for key, kind, name, doc in _LOG_FAMILIES:
+    for key, kind, name, doc in LOG_FAMILIES:
         if key in log_stats:
             family = kind(name, doc)
             family.add_metric([], float(log_stats[key]))
