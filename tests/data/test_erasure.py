@@ -23,7 +23,8 @@ def test_erase_one_customer_everywhere(settings) -> None:
         ("credit", 1, 2),
         ("credit", 2, 1),
     ]
-    assert "c5" not in str(record) and record["value_sha256"] != "c5"
+    # quoted: the hex of the keyed hash may contain the letters c5 by chance
+    assert "'c5'" not in str(record) and record["value_sha256"] != "c5"
     for version, rows in ((1, 998), (2, 599)):
         dv, frame = store.load("credit", version)
         assert len(frame) == rows == dv.n_rows and "c5" not in set(frame["customer_id"])

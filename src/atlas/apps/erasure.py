@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from atlas.core.settings import Settings, get_settings
-from atlas.data import DatasetStore, erase
+from atlas.data import DatasetStore, erase, erasure_key
 from atlas.registry import ModelRegistry
 
 
@@ -34,4 +34,5 @@ def erase_entity_everywhere(
         datasets,
         features=FeatureStore(s) if features else None,
         lineage=ModelRegistry.from_settings(s).trained_on,
+        key=erasure_key(s),
     )

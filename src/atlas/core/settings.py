@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     serve_port: int = Field(default=8000, ge=0, le=65535)
     admin_token: str | None = Field(
         default=None, description="Bearer token of the server's management API (off if unset)."
+    )
+    erasure_key: SecretStr | None = Field(
+        default=None,
+        description="Hex key of the erasure records' value hashes (HMAC-SHA256); unset: the "
+        "key file erasure.key under home, made on first use. Set it on every host of one "
+        "installation.",
     )
 
     @classmethod

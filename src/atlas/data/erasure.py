@@ -9,14 +9,19 @@ count and profile), every feature file listing, and adds the erasure record: eit
 commits or none. Only after the commit are the old files deleted, each one only when no version
 points at it any more; a failure before the commit deletes just the files this erasure wrote.
 
-The record keeps the sha256 of the value, never the value, and lists what changed and, given a
-``lineage`` function (the registry's ``trained_on``; see ``atlas.apps.erasure``), which models
-were trained on the old data (they still carry what they learned from it: retrain them).
+The record keeps a keyed hash of the value (HMAC-SHA256 with the installation's erasure key, see
+:func:`erasure_key`), never the value: without the key nobody reverses a small integer id by
+trying every id, with it an auditor checks whether an entity was erased (:func:`was_erased`).
+Records written before the key existed keep their plain sha256 and say so (``hash_scheme``).
+The record lists what changed and, given a ``lineage`` function (the registry's ``trained_on``;
+see ``atlas.apps.erasure``), which models were trained on the old data (they still carry what
+they learned from it: retrain them).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,8 +31,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from atlas.core.errors import ConfigError, InvalidInputError
+from atlas.core.keys import key_file, parse_key
 from atlas.core.logging import get_logger
 from atlas.core.schema import isoformat
+from atlas.core.settings import Settings, get_settings
 from atlas.data.datasets import DatasetStore, DatasetVersion, content_hash, to_parquet_bytes
 from atlas.data.profile import profile
 from atlas.data.tables import DatasetRow, ErasureRow
@@ -35,6 +42,10 @@ from atlas.data.tables import DatasetRow, ErasureRow
 log = get_logger(__name__)
 
 Lineage = Callable[[str, int], list[dict[str, Any]]]
+
+ERASURE_KEY_FILE = "erasure.key"  # under ATLAS_HOME, unless ATLAS_ERASURE_KEY is set
+HMAC_SHA256 = "hmac-sha256"  # the hash scheme of every new record
+SHA256 = "sha256"  # unkeyed: records written before migration 0007
 
 
 @dataclass(frozen=True)
@@ -49,8 +60,38 @@ class _Rewrite:
     removed: int
 
 
-def value_hash(value: Any) -> str:
-    return hashlib.sha256(str(value).encode()).hexdigest()
+def erasure_key(settings: Settings | None = None) -> bytes:
+    """The installation's erasure key: ``ATLAS_ERASURE_KEY`` (hex) when set, else the key file
+    ``erasure.key`` under ``ATLAS_HOME``, created with mode 0600 on first use."""
+    s = settings or get_settings()
+    if s.erasure_key is not None:
+        return parse_key(s.erasure_key.get_secret_value(), "ATLAS_ERASURE_KEY")
+    return key_file(s.home / ERASURE_KEY_FILE)
+
+
+def value_hash(value: Any, key: bytes, scheme: str = HMAC_SHA256) -> str:
+    """The hash of ``value`` (compared as text) that a record of ``scheme`` keeps."""
+    data = str(value).encode()
+    if scheme == SHA256:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
+
+
+def was_erased(
+    store: DatasetStore, key_column: str, value: Any, key: bytes | None = None
+) -> list[dict[str, Any]]:
+    """The erasure records of ``value`` in ``key_column`` (empty when it was never erased),
+    each checked by the scheme it was written with; ``key`` defaults to :func:`erasure_key`."""
+    key = erasure_key() if key is None else key
+    hashes = {scheme: value_hash(value, key, scheme) for scheme in (HMAC_SHA256, SHA256)}
+    query = (
+        select(ErasureRow)
+        .where(ErasureRow.key_column == key_column, ErasureRow.value_sha256.in_(hashes.values()))
+        .order_by(ErasureRow.id)
+    )
+    with store.db.session() as s:
+        rows = s.scalars(query).all()
+        return [_to_json(r) for r in rows if hashes.get(r.hash_scheme) == r.value_sha256]
 
 
 def erase(
@@ -61,13 +102,16 @@ def erase(
     datasets: list[str] | None = None,
     features: Any = None,
     lineage: Lineage | None = None,
+    key: bytes | None = None,
 ) -> dict[str, Any]:
     """Remove every row whose ``key_column`` equals ``value`` (compared as text) from the
     dataset versions and, given a ``FeatureStore`` as ``features``, from its ingested files
-    and the entity's online records. Nothing changes unless everything does."""
+    and the entity's online records. Nothing changes unless everything does. The record
+    keeps the value's HMAC-SHA256 under ``key`` (default: :func:`erasure_key`)."""
     if not reason.strip():
         raise InvalidInputError("An erasure needs a reason (for the record).")
     _same_database(store, features)
+    hashed = value_hash(value, erasure_key() if key is None else key)
     written: list[str] = []
     rewrites = _rewrite_datasets(store, key_column, value, datasets, written)
     feature_plan = _rewrite_features(store, features, value, written)
@@ -80,7 +124,7 @@ def erase(
 
                 list_swaps(features, feature_plan, s)
                 affected.append({"feature_store": summary(feature_plan)})
-            record = _record(s, key_column, value, reason, affected)
+            record = _record(s, key_column, hashed, reason, affected)
     except BaseException:
         _undo(store, features, feature_plan, written)
         raise
@@ -176,10 +220,14 @@ def _switch(
 
 
 def _record(
-    s: Session, key_column: str, value: Any, reason: str, affected: list[dict[str, Any]]
+    s: Session, key_column: str, hashed: str, reason: str, affected: list[dict[str, Any]]
 ) -> ErasureRow:
     record = ErasureRow(
-        key_column=key_column, value_sha256=value_hash(value), reason=reason, affected=affected
+        key_column=key_column,
+        value_sha256=hashed,
+        hash_scheme=HMAC_SHA256,
+        reason=reason,
+        affected=affected,
     )
     s.add(record)
     s.flush()
@@ -220,6 +268,7 @@ def _to_json(r: ErasureRow) -> dict[str, Any]:
         "id": r.id,
         "key_column": r.key_column,
         "value_sha256": r.value_sha256,
+        "hash_scheme": r.hash_scheme,
         "reason": r.reason,
         "affected": list(r.affected),
         "created_at": isoformat(r.created_at),

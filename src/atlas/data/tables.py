@@ -1,6 +1,6 @@
 """Tables of the data package: dataset versions, their quality rules, erasure records.
 
-Created by migrations 0001 and 0003, changed by 0005 (``core/migrations/versions``).
+Created by migrations 0001 and 0003, changed by 0005 and 0007 (``core/migrations/versions``).
 """
 
 from __future__ import annotations
@@ -47,13 +47,16 @@ class DatasetRulesRow(Base):
 
 
 class ErasureRow(Base):
-    """A record that one entity's rows were erased; the value itself is kept only hashed."""
+    """A record that one entity's rows were erased; the value itself is kept only hashed:
+    ``hash_scheme`` 'hmac-sha256' (keyed, see ``atlas.data.erasure``) or 'sha256' (records
+    written before migration 0007)."""
 
     __tablename__ = "atlas_erasures"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key_column: Mapped[str] = mapped_column(String(128))
     value_sha256: Mapped[str] = mapped_column(String(64))
+    hash_scheme: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
     affected: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
