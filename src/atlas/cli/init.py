@@ -7,6 +7,7 @@ import typer
 from atlas.cli.output import console, print_json
 from atlas.core.artifacts import open_artifacts
 from atlas.core.database import masked, open_database
+from atlas.core.redact import redact_url
 from atlas.core.settings import get_settings
 
 
@@ -20,7 +21,7 @@ def init(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> N
         "home": str(s.home),
         "database": masked(db.url),
         "schema_revision": db.current_revision(),
-        "artifacts": s.artifacts_url,
+        "artifacts": redact_url(s.artifacts_url),
     }
     if as_json:
         print_json(info)

@@ -17,6 +17,7 @@ from typing import IO, Any
 import fsspec
 
 from atlas.core.errors import ConfigError, ConflictError, InvalidInputError, NotFoundError
+from atlas.core.redact import redact_url, scrub
 
 
 def _check_key(key: str) -> str:
@@ -34,19 +35,21 @@ class ArtifactStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.shown = redact_url(url)  # for messages: never the credentials in ``url``
         try:
             self.fs, root = fsspec.core.url_to_fs(url)
-        except (ImportError, ValueError) as exc:
+            self.root = root.rstrip("/") or "/"
+            self.fs.makedirs(self.root, exist_ok=True)
+        except (ImportError, ValueError, OSError, NotImplementedError) as exc:
+            reason = scrub(str(exc), url) or type(exc).__name__
             raise ConfigError(
-                f"Cannot open the artifact store {url!r}: {exc}.",
+                f"Cannot open the artifact store {self.shown}: {reason}.",
                 hint="Set ATLAS_ARTIFACTS_URL to a folder or an fsspec URL whose driver is "
-                "installed (s3fs for s3://, gcsfs for gs://).",
+                "installed (s3fs for s3://, gcsfs for gs://) and that can be reached.",
             ) from None
-        self.root = root.rstrip("/") or "/"
-        self.fs.makedirs(self.root, exist_ok=True)
 
     def __repr__(self) -> str:
-        return f"ArtifactStore({self.url!r})"
+        return f"ArtifactStore({self.shown!r})"
 
     def path(self, key: str) -> str:
         """The filesystem path of ``key`` (for fsspec calls)."""
@@ -77,11 +80,11 @@ class ArtifactStore:
             with self.fs.open(self.path(key), "rb") as fh:
                 return bytes(fh.read())
         except FileNotFoundError:
-            raise NotFoundError(f"Artifact {key!r} does not exist in {self.url}.") from None
+            raise NotFoundError(f"Artifact {key!r} does not exist in {self.shown}.") from None
 
     def open(self, key: str, mode: str = "rb") -> IO[Any]:
         if "r" in mode and not self.exists(key):
-            raise NotFoundError(f"Artifact {key!r} does not exist in {self.url}.")
+            raise NotFoundError(f"Artifact {key!r} does not exist in {self.shown}.")
         return self.fs.open(self.path(key), mode)
 
     def put_dir(self, local: Path, key: str) -> None:
@@ -107,7 +110,7 @@ class ArtifactStore:
         """Download folder ``key`` into ``local`` (created); returns ``local``."""
         src = self.path(key)
         if not self.fs.isdir(src):
-            raise NotFoundError(f"Artifact folder {key!r} does not exist in {self.url}.")
+            raise NotFoundError(f"Artifact folder {key!r} does not exist in {self.shown}.")
         local.mkdir(parents=True, exist_ok=True)
         for rel in self.list(key):
             dest = local / rel

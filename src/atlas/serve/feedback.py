@@ -41,6 +41,7 @@ from atlas.core.artifacts import ArtifactStore, open_artifacts
 from atlas.core.errors import AtlasError
 from atlas.core.logging import get_logger
 from atlas.core.names import check_name, is_name
+from atlas.core.redact import redact_url, scrub
 from atlas.core.settings import Settings
 from atlas.serve import labels as rules
 from atlas.serve.feedback_read import Reader, ReadIssues
@@ -97,7 +98,7 @@ def _adopt_legacy_log(legacy: Path, store: ArtifactStore) -> None:
             store.write_bytes(key, part.read_bytes())
         part.unlink()
     if parts:
-        log.info("feedback.moved", files=len(parts), to=store.uri(FEEDBACK_KEY))
+        log.info("feedback.moved", files=len(parts), to=redact_url(store.uri(FEEDBACK_KEY)))
 
 
 class FeedbackLog:
@@ -273,7 +274,7 @@ class FeedbackLog:
                 self._failing = False
                 return True
             self.write_errors += 1
-            self.last_error = f"{type(error).__name__}: {error}"
+            self.last_error = scrub(f"{type(error).__name__}: {error}", self.url)
             self._failing = True
             log.warning("feedback_write_failed", error=self.last_error, kept=len(left))
             with self._cond:
@@ -281,7 +282,7 @@ class FeedbackLog:
                 self._rows += len(left)
             if raise_errors:
                 raise FeedbackWriteError(
-                    f"Cannot write the feedback log at {self.url}: {self.last_error}.",
+                    f"Cannot write the feedback log at {redact_url(self.url)}: {self.last_error}.",
                     hint="Free space or fix permissions; the records are kept and retried.",
                 ) from error
             return False
