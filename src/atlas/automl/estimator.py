@@ -37,6 +37,7 @@ from atlas.automl.study import optuna_warnings_only
 from atlas.automl.tasks import infer_task
 from atlas.automl.validation import choose_n_folds
 from atlas.registry import PackageDraft, TabularPreprocessor
+from atlas.registry.threads import threads_for
 
 MIN_ROWS = 4
 IMPORTANCE_ROWS = 1000  # training rows kept for permutation importance
@@ -248,9 +249,10 @@ class _AutoBase(BaseEstimator):
         check_is_fitted(self, "members_")
         x = self.preprocessor_.transform(self._frame(X, fitting=False))
         out: np.ndarray | None = None
-        for weight, predictor in self._predictors():
-            part = weight * np.asarray(predictor.predict(x))
-            out = part if out is None else out + part
+        with threads_for(len(x)):
+            for weight, predictor in self._predictors():
+                part = weight * np.asarray(predictor.predict(x))
+                out = part if out is None else out + part
         assert out is not None
         return out
 

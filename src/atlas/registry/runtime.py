@@ -11,6 +11,7 @@ import pandas as pd
 from atlas.registry.flavors import Predictor, load_learner
 from atlas.registry.manifest import Manifest
 from atlas.registry.preprocessing import Columns, Records, TabularPreprocessor
+from atlas.registry.threads import threads_for
 
 
 class LoadedModel:
@@ -47,11 +48,12 @@ class LoadedModel:
 
     def _raw(self, data: pd.DataFrame | Records | Columns) -> np.ndarray:
         x = self.preprocessor.transform(data)
-        if len(self._learners) == 1:
-            return self._learners[0][1].predict(x)
-        # the weighted sum as one product: per-learner numpy arithmetic is most of a one-row
-        # prediction's Python time in a package of a dozen learners
-        parts = np.stack([learner.predict(x) for _, learner in self._learners])
+        with threads_for(len(x)):
+            if len(self._learners) == 1:
+                return self._learners[0][1].predict(x)
+            # the weighted sum as one product: per-learner numpy arithmetic is most of a
+            # one-row prediction's Python time in a package of a dozen learners
+            parts = np.stack([learner.predict(x) for _, learner in self._learners])
         return np.tensordot(self._weights, parts, axes=1)
 
     def predict_proba(self, data: pd.DataFrame | Records) -> np.ndarray:
