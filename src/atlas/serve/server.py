@@ -30,6 +30,7 @@ from atlas.registry.flavors import preload_flavors
 from atlas.serve import responses
 from atlas.serve.config import ServerConfig
 from atlas.serve.enrich import Enricher
+from atlas.serve.external.metrics import ConnectorCollector
 from atlas.serve.fast_routes import FastRoutes, fast_routes_of
 from atlas.serve.feedback import FeedbackLog
 from atlas.serve.metrics import ServerMetrics
@@ -64,6 +65,7 @@ def create_app(
     registry = registry or ModelRegistry.from_settings()
     preload_flavors()  # import model libraries now, not inside the first request's cold start
     served = _served(registry, cfg, hooks, feature_store, feedback)
+    served.service.metrics.registry.register(ConnectorCollector(served.enricher))
     if monitor is not None:
         served.service.metrics.registry.register(MonitorCollector(monitor.families))
 
