@@ -20,6 +20,7 @@ OPTIONS = [
     (["data", "show", "d"], "--version", set()),
     (["data", "check", "d"], "--version", set()),
     (["serve"], "--replicas", set()),
+    (["serve"], "--port", set()),
 ]
 
 
@@ -56,3 +57,8 @@ def test_nothing_was_recorded(invoke, sqlite_settings) -> None:
 
     invoke("automl", "fit", "d", "-t", "y", "-m", "m", "--budget", "nan")
     assert RunLog.from_settings(sqlite_settings).latest() == []
+
+
+def test_a_port_past_16_bits_is_refused_with_its_range(invoke) -> None:
+    code, output = invoke("serve", "--port", "70000")
+    assert code == 2 and "Invalid value for '--port'" in output and "65535" in output

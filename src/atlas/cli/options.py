@@ -22,6 +22,7 @@ from atlas.core.versions import parse_version
 
 MAX_REPLICAS = 1024
 MAX_WORKERS = 64  # server processes on one machine (``atlas serve --workers``)
+MAX_PORT = 65535  # TCP ports are 16 bits; port 0 (any free port) would hide where it serves
 T = TypeVar("T")
 
 
@@ -73,6 +74,12 @@ def replicas(value: object) -> int:
 def workers(value: object) -> int:
     """``--workers``: server processes on one port, 1 to 64."""
     return check_int(value, "The worker count", low=1, high=MAX_WORKERS)
+
+
+@_option
+def optional_port(value: object) -> int | None:
+    """``--port``: 1 to 65535, or None for the setting's default (ATLAS_SERVE_PORT)."""
+    return None if value is None else check_int(value, "The port", low=1, high=MAX_PORT)
 
 
 @_option

@@ -13,7 +13,9 @@ from atlas.core.settings import get_settings
 
 def serve(
     host: str | None = typer.Option(None, "--host", help="Default: ATLAS_SERVE_HOST."),
-    port: int | None = typer.Option(None, "--port", help="Default: ATLAS_SERVE_PORT."),
+    port: int | None = typer.Option(
+        None, "--port", help="1-65535; default: ATLAS_SERVE_PORT.", parser=options.optional_port
+    ),
     config: Path | None = typer.Option(
         None,
         "--config",
