@@ -32,15 +32,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.automl import peers
 from bench.automl.inference_summary import summarize, to_markdown, to_text
-from bench.automl.peers import DATA, THREAD_VARS, kill_tree, load_manifest, pick_cores, python_for
+from bench.automl.peers import DATA, THREAD_VARS, kill_tree, load_manifest, pick_cores
 from bench.common.memory import MIB, PeakRSS, tree_pids
 from bench.common.results import REPO, add_canonical_flag, output_dir, write_json
 from bench.common.stamp import short_commit, stamp
 
 AREA = "automl"
 RUNNER = "bench.automl.inference_runner"
-SYSTEMS = ["atlas", "flaml", "autogluon"]
+SYSTEMS = ["atlas", "flaml", "autogluon"]  # the default run
+VARIANTS = ["atlas-limit", "atlas-refit"]  # ATLAS's inference levers, run with --systems
+
+
+def python_for(system: str) -> Path:
+    """The system's Python: the ATLAS variants run in the project's venv."""
+    return peers.python_for("atlas" if system.startswith("atlas") else system)
+
+
 DATASETS = ["credit-g", "adult", "satimage", "california_houses"]
 BUDGET_S = 30
 CORES = 2  # per run: pinned, n_jobs and the BLAS/OpenMP thread counts
@@ -173,7 +182,9 @@ def report(csv_path: Path, write: bool, markdown: Path | None) -> None:
     if not rows:
         print(f"no results in {csv_path}")
         return
-    summary = {"csv": csv_path.name, **summarize(rows, SYSTEMS)}
+    present = {r["system"] for r in rows}
+    systems = [s for s in SYSTEMS + VARIANTS if s in present]
+    summary = {"csv": csv_path.name, **summarize(rows, systems)}
     print(f"\n== {csv_path.name} ({len(rows)} runs) ==\n")
     print(to_text(summary))
     if write:
@@ -201,9 +212,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--report", action="store_true", help="print the summary, run nothing")
     parser.add_argument("--markdown", type=Path, help="also write the summary tables here")
     args = parser.parse_args(argv)
-    unknown = sorted(set(args.systems) - set(SYSTEMS))
+    unknown = sorted(set(args.systems) - set(SYSTEMS + VARIANTS))
     if unknown:
-        parser.error(f"unknown systems {unknown}; known: {', '.join(SYSTEMS)}")
+        parser.error(f"unknown systems {unknown}; known: {', '.join(SYSTEMS + VARIANTS)}")
     return args
 
 
