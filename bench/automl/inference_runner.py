@@ -66,29 +66,29 @@ def _atlas_version() -> str:
     return f"{getattr(atlas, '__version__', '?')}+{short_commit()}"
 
 
-def fit_atlas(
-    task: str, X: pd.DataFrame, y: pd.Series, budget: int, n_jobs: int, seed: int, tmp: Path
+def _fit_atlas(
+    task: str, X: pd.DataFrame, y: pd.Series, budget: int, n_jobs: int, seed: int, **options: Any
 ) -> tuple[Predict, Any, float, str]:
-    model = _atlas_model(task, budget, n_jobs, seed)
+    model = _atlas_model(task, budget, n_jobs, seed, **options)
     t0 = time.perf_counter()
     model.fit(X, y)
     fit_s = time.perf_counter() - t0
     predict = model.predict if task == "regression" else model.predict_proba
     return predict, getattr(model, "classes_", None), fit_s, _atlas_version()
+
+
+def fit_atlas(
+    task: str, X: pd.DataFrame, y: pd.Series, budget: int, n_jobs: int, seed: int, tmp: Path
+) -> tuple[Predict, Any, float, str]:
+    return _fit_atlas(task, X, y, budget, n_jobs, seed)
 
 
 def fit_atlas_limit(
     task: str, X: pd.DataFrame, y: pd.Series, budget: int, n_jobs: int, seed: int, tmp: Path
 ) -> tuple[Predict, Any, float, str]:
     """ATLAS with ``infer_limit=INFER_LIMIT`` measured on BATCH_ROWS-row batches."""
-    model = _atlas_model(
-        task, budget, n_jobs, seed, infer_limit=INFER_LIMIT, infer_limit_batch_size=BATCH_ROWS
-    )
-    t0 = time.perf_counter()
-    model.fit(X, y)
-    fit_s = time.perf_counter() - t0
-    predict = model.predict if task == "regression" else model.predict_proba
-    return predict, getattr(model, "classes_", None), fit_s, _atlas_version()
+    limits = {"infer_limit": INFER_LIMIT, "infer_limit_batch_size": BATCH_ROWS}
+    return _fit_atlas(task, X, y, budget, n_jobs, seed, **limits)
 
 
 def fit_atlas_refit(
