@@ -48,6 +48,7 @@ def served(sqlite_settings, make_draft, tmp_path: Path) -> Iterator[tuple[httpx.
         for i, row in enumerate(_records(draft.frame)):
             body = {"records": [row], "request_id": f"r{i}"}
             assert client.post("/v1/models/credit:predict", json=body).status_code == 200
+        log.flush()  # the answers are in the log's files, where the monitor reads them
         yield client, monitor
 
 
