@@ -34,7 +34,14 @@ from typing import Any
 
 from bench.automl import peers
 from bench.automl.inference_summary import summarize, to_markdown, to_text
-from bench.automl.peers import DATA, THREAD_VARS, kill_tree, load_manifest, pick_cores
+from bench.automl.peers import (
+    DATA,
+    THREAD_VARS,
+    kill_tree,
+    load_manifest,
+    pick_cores,
+    read_rows,
+)
 from bench.common.memory import MIB, PeakRSS, tree_pids
 from bench.common.results import REPO, add_canonical_flag, output_dir, write_json
 from bench.common.stamp import short_commit, stamp
@@ -159,13 +166,6 @@ def run_one(system: str, ds: dict[str, Any], repeat: int, budget: int, logs: Pat
 
 
 # --- results CSV ------------------------------------------------------------------------------
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        return []
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
