@@ -77,7 +77,8 @@ def refit_full(
             f"{manifest.lineage.refit_of.version}",
         )
     members = members_of(manifest.learners, label)
-    split = _training_split(s, source, manifest, label)
+    params = _run_params(s, source)  # the fit's seed and test share
+    split = _training_split(s, params, manifest, label)
     preprocessor = TabularPreprocessor(manifest.inputs)
     x = preprocessor.transform(split.x_train)
     refitted = refit_members(
@@ -87,7 +88,7 @@ def refit_full(
         task=manifest.task,
         n_classes=len(manifest.classes or []),
         categorical=preprocessor.categorical_indices,
-        seed=int(_run_params(s, source).get("seed", 0)),
+        seed=int(params.get("seed", 0)),
         n_jobs=worker_count(n_jobs),
     )
     pred = predict_refitted(refitted, preprocessor.transform(split.x_test))
@@ -135,9 +136,10 @@ def _run_params(settings: Settings, source: ModelVersion) -> dict[str, Any]:
 
 
 def _training_split(
-    settings: Settings, source: ModelVersion, manifest: Manifest, label: str
+    settings: Settings, params: dict[str, Any], manifest: Manifest, label: str
 ) -> Split:
-    """The rows ``source`` was trained and tested on, as ``fit_dataset`` split them."""
+    """The rows the package was trained and tested on, split as ``fit_dataset`` split them
+    with its run's ``params`` (seed, test share)."""
     lineage = manifest.lineage.dataset
     if lineage is None:
         raise InvalidInputError(
@@ -151,7 +153,6 @@ def _training_split(
             "(its content hash differs), so the training rows cannot be found again.",
             hint="Fit a new model on the dataset as it is now.",
         )
-    params = _run_params(settings, source)
     labelled = frame[frame[manifest.target].notna()]
     seed = int(params.get("seed", 0))
     test_size = float(params.get("test_size", DEFAULT_TEST_SIZE))
